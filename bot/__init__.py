@@ -1,0 +1,1 @@
+"""Passage: the Telegram edge, the conversation engine and the command line."""

@@ -1,0 +1,1 @@
+"""The conversation engine: a Rasa agent in this process, its actions and its storage."""

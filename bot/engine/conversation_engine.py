@@ -1,0 +1,66 @@
+"""One Rasa agent per process: it understands each message and decides what happens next."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
+
+from bot.engine.inprocess_actions import InProcessActionEndpoint
+from bot.engine.tracker_store import EncryptedSQLTrackerStore
+
+logger = logging.getLogger(__name__)
+
+BotMessage = dict[str, Any]  # {"message": key, ...parameters}, rendered by bot.render
+
+
+class ModelNotFoundError(Exception):
+    """No trained model at the configured path (one line for people)."""
+
+
+class ConversationEngine:
+    def __init__(self, agent: Agent, tracker_store: EncryptedSQLTrackerStore) -> None:
+        self._agent = agent
+        self._tracker_store = tracker_store
+
+    @classmethod
+    def load(cls, model_path: Path, tracker_store: EncryptedSQLTrackerStore) -> ConversationEngine:
+        if not Path(model_path).is_file():
+            raise ModelNotFoundError(
+                f"no trained model at {model_path} (train one with `passage train`)"
+            )
+        agent = Agent.load(
+            str(model_path),
+            tracker_store=tracker_store,
+            lock_store=InMemoryLockStore(),
+            action_endpoint=InProcessActionEndpoint.for_package("bot.actions"),
+        )
+        return cls(agent, tracker_store)
+
+    async def handle(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotMessage]:
+        """Run one user message through NLU, policies and actions; return what to say."""
+        channel = CollectingOutputChannel()
+        message = UserMessage(
+            text, channel, sender_id, input_channel="passage", metadata=metadata or {}
+        )
+        await self._agent.handle_message(message)
+        replies = []
+        for sent in channel.messages:
+            if isinstance(sent.get("custom"), dict) and "message" in sent["custom"]:
+                replies.append(sent["custom"])
+            else:
+                logger.warning("the dialogue produced a reply that is not a message key")
+        return replies
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """NLU only: intent, entities and confidence, without touching any conversation."""
+        return await self._agent.parse_message(text)
+
+    async def forget(self, sender_id: str) -> None:
+        await self._tracker_store.delete(sender_id)

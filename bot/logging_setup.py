@@ -1,0 +1,27 @@
+"""Logging that never carries what survivors write.
+
+Rasa's policies and processor log user text at DEBUG (through logging and structlog), and
+Rasa sends telemetry unless told not to. Call this before Rasa is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+QUIET_LOGGERS = (
+    "rasa", "rasa_sdk", "telegram", "httpx", "httpcore", "apscheduler", "tensorflow", "absl",
+    "sanic", "matplotlib", "urllib3", "aiohttp", "h5py", "asyncio", "sqlalchemy", "py.warnings",
+)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # Rasa's own default level
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

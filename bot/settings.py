@@ -1,0 +1,33 @@
+"""Where Passage keeps things, from the environment (the contract in ../shared/GUIDE.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    key_file: Path
+    model_path: Path
+    telegram_token: str | None
+    telegram_base_url: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("PASSAGE_HOME") or "./var").resolve()
+        return cls(
+            home=home,
+            database_url=env.get("PASSAGE_DATABASE_URL") or f"sqlite:///{home / 'passage.db'}",
+            key_file=Path(env.get("PASSAGE_KEY_FILE") or home / "master.key"),
+            model_path=Path(env.get("PASSAGE_MODEL") or home / "models" / "passage.tar.gz"),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+        )

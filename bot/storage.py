@@ -1,0 +1,59 @@
+"""The bot's own tables (profiles, encrypted conversations) and the shared database engine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Column, DateTime, LargeBinary, String, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Profile(Base):
+    """What the bot remembers about a person between conversations: only their language."""
+
+    __tablename__ = "profiles"
+
+    pseudonym = Column(String(64), primary_key=True)
+    language = Column(String(8))
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Conversation(Base):
+    """A Rasa tracker, encrypted as one blob, keyed by the person's pseudonym."""
+
+    __tablename__ = "conversations"
+
+    pseudonym = Column(String(64), primary_key=True)
+    tracker = Column(LargeBinary, nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    from services_directory.models import Base as DirectoryBase
+
+    Base.metadata.create_all(engine)
+    DirectoryBase.metadata.create_all(engine)

