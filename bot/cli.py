@@ -8,11 +8,8 @@ import json
 import sys
 from dataclasses import asdict
 
+from bot.errors import UsageError
 from bot.logging_setup import configure_logging
-
-
-class UsageError(Exception):
-    """Something the operator typed or configured is wrong: one line, nothing changed."""
 
 
 def _near(value: str) -> tuple[float, float]:
@@ -136,12 +133,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging()
-    from bot.engine.conversation_engine import ModelNotFoundError
     from encryption import KeyFileError
 
     try:
         args.func(args)
-    except (UsageError, KeyFileError, ModelNotFoundError) as error:
+    except (UsageError, KeyFileError) as error:
         print(f"passage: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -100,7 +100,8 @@ def places_of(service: dict[str, Any], report: ImportReport) -> list[ServicePlac
         )
         rows.append(ServicePlace(
             id=link["id"], latitude=location.get("latitude"), longitude=location.get("longitude"),
-            confidential=confidential, address=address, country=country, **common,
+            confidential=confidential, phone_line=False, address=address, country=country,
+            **common,
         ))
     if not rows:  # a phone line: findable near the areas it serves
         for area in service.get("service_areas") or []:
@@ -112,7 +113,8 @@ def places_of(service: dict[str, Any], report: ImportReport) -> list[ServicePlac
                 continue
             rows.append(ServicePlace(
                 id=area["id"], latitude=place.latitude, longitude=place.longitude,
-                confidential=False, address=None, country=place.country, **common,
+                confidential=False, phone_line=True, address=None, country=place.country,
+                **common,
             ))
     return rows
 

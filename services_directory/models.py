@@ -23,6 +23,7 @@ class ServicePlace(Base):
     latitude = Column(Float)
     longitude = Column(Float)
     confidential = Column(Boolean, nullable=False, default=False)
+    phone_line = Column(Boolean, nullable=False, default=False)  # serves an area by phone
     address = Column(Text)
     country = Column(String(2))
     schedules = Column(Text, nullable=False, default="[]")  # JSON: [{days, opens, closes}]

@@ -78,7 +78,7 @@ def _to_match(row: ServicePlace, km: float | None) -> ServiceMatch:
             for h in json.loads(row.schedules)
         ),
         last_verified=row.last_verified,
-        phone_only=row.address is None and row.latitude is None,
+        phone_only=row.phone_line,
     )
 
 
@@ -111,12 +111,8 @@ def search(
             ranked.append((km, row))
     ranked.sort(key=lambda pair: pair[0])
     return [
-        _to_match(row, None if _is_phone_line(row) else km) for km, row in ranked[:limit]
+        _to_match(row, None if row.phone_line else km) for km, row in ranked[:limit]
     ]
-
-
-def _is_phone_line(row: ServicePlace) -> bool:
-    return row.address is None
 
 
 def known_need(need: str | None) -> bool:

@@ -12,14 +12,11 @@ from rasa.core.lock_store import InMemoryLockStore
 
 from bot.engine.inprocess_actions import InProcessActionEndpoint
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
+from bot.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
 BotMessage = dict[str, Any]  # {"message": key, ...parameters}, rendered by bot.render
-
-
-class ModelNotFoundError(Exception):
-    """No trained model at the configured path (one line for people)."""
 
 
 class ConversationEngine:

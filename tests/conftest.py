@@ -1,0 +1,69 @@
+"""One trained model, one Passage (one Rasa agent) and one sample directory per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.logging_setup import configure_logging
+
+configure_logging()
+
+from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+SAMPLE_DIRECTORY = PROJECT_ROOT / "services_directory" / "sample" / "services.json"
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model `make test` trained; trained here once when missing."""
+    configured = Path(os.environ.get("PASSAGE_MODEL") or PROJECT_ROOT / "var/models/passage.tar.gz")
+    if configured.is_file():
+        return configured
+    from bot.training import train_model
+
+    return train_model(tmp_path_factory.mktemp("model") / "passage.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Settings:
+    home = tmp_path_factory.mktemp("passage-home")
+    return Settings.from_env({"PASSAGE_HOME": str(home), "PASSAGE_MODEL": str(model_path)})
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings):  # noqa: ANN201 - an SQLAlchemy Engine
+    from bot.storage import create_tables, make_engine
+    from services_directory.importer import import_services
+
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    import_services(engine, SAMPLE_DIRECTORY)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def passage(settings: Settings, database):  # noqa: ANN001, ANN201 - bot.conversation.Passage
+    from bot.bootstrap import build_passage
+    from encryption import create_key_file
+
+    create_key_file(settings.key_file)
+    return build_passage(settings)
+
+
+@pytest.fixture
+def fresh_chat_id() -> Iterator[int]:
+    """A chat id no other test used, so every test starts a new conversation."""
+    fresh_chat_id.counter = getattr(fresh_chat_id, "counter", 1000) + 1  # type: ignore[attr-defined]
+    yield fresh_chat_id.counter  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator:
+    from tests.fake_bot_api import FakeBotAPI
+
+    async with FakeBotAPI() as fake:
+        yield fake

@@ -1,0 +1,31 @@
+"""Expected answers computed straight from the sample file, independently of the search code."""
+
+import json
+import math
+
+from tests.conftest import SAMPLE_DIRECTORY
+
+MADRID = (40.4168, -3.7038)
+CHICAGO = (41.8781, -87.6298)
+
+
+def _km(lat1, lon1, lat2, lon2):
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 12742 * math.asin(math.sqrt(a))
+
+
+def nearest_service_name(need: str, lat: float, lon: float) -> str:
+    best = None
+    for service in json.loads(SAMPLE_DIRECTORY.read_text()):
+        codes = {a["taxonomy_term"]["code"] for a in service.get("attributes", [])}
+        if need not in codes:
+            continue
+        for link in service.get("service_at_locations", []):
+            loc = link["location"]
+            km = _km(lat, lon, loc["latitude"], loc["longitude"])
+            if best is None or km < best[0]:
+                best = (km, service["name"])
+    assert best is not None, f"the sample has no {need} service"
+    return best[1]
