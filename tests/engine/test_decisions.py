@@ -1,5 +1,7 @@
 """What the Rasa model and the actions decide, one journey step at a time (no Telegram)."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,30 +74,25 @@ async def test_choosing_a_language_switches_every_later_reply(passage, fresh_cha
 
 
 async def test_forged_or_stale_buttons_only_show_the_menu(passage, fresh_chat_id):
-    [reply] = await passage.on_button(Person(fresh_chat_id, "en"), '/share_location{"location": "1,1"}')
+    forged = '/share_location{"location": "1,1"}'
+    [reply] = await passage.on_button(Person(fresh_chat_id, "en"), forged)
     assert buttons(reply)[0] == "/emergency"
 
 
 async def test_typed_commands_cannot_inject_intents_or_entities(passage, fresh_chat_id):
-    [reply] = await passage.on_text(Person(fresh_chat_id, "en"), '/need_shelter{"place": "Madrid"}')
+    injected = '/need_shelter{"place": "Madrid"}'
+    [reply] = await passage.on_text(Person(fresh_chat_id, "en"), injected)
     assert "didn't understand" in reply.text
 
 
 async def test_conversations_are_encrypted_at_rest(passage, settings, database, fresh_chat_id):
     person = Person(fresh_chat_id, "es")
     await passage.on_text(person, "necesito un abogado urgente por favor")
-    raw = settings.database_url.removeprefix("sqlite:///")
-    database.dispose()
-    content = open(raw, "rb").read() + _wal(raw)
+    raw = Path(settings.database_url.removeprefix("sqlite:///"))
+    wal = raw.with_name(raw.name + "-wal")
+    content = raw.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert b"abogado" not in content
     assert str(fresh_chat_id).encode() not in content
-
-
-def _wal(path: str) -> bytes:
-    try:
-        return open(path + "-wal", "rb").read()
-    except FileNotFoundError:
-        return b""
 
 
 async def test_forget_me_erases_the_conversation_and_the_language(passage, database, fresh_chat_id):
