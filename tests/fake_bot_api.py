@@ -49,6 +49,9 @@ _CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "reco
                  "upload_voice", "upload_document", "choose_sticker", "find_location",
                  "record_video_note", "upload_video_note"}
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+# Unique across fakes in one test session: a bot under test that outlives one fake (one Rasa
+# agent per session) must never mistake a new user for an earlier test's user.
+_USER_NUMBERS = itertools.count(1)
 
 
 class ApiError(Exception):
@@ -325,7 +328,7 @@ class FakeBotAPI:
     def new_user(self, first_name: str = "Ana", language_code: str | None = "es",
                  username: str | None = None) -> FakeUser:
         """A user with a private chat; the bot may write once the user has sent something."""
-        user = FakeUser(5_000_000_000 + 7919 * next(self._ids), first_name, language_code,
+        user = FakeUser(5_000_000_000 + 7919 * next(_USER_NUMBERS), first_name, language_code,
                         username)
         self._chats[user.id] = _Chat(user)
         return user
@@ -343,6 +346,12 @@ class FakeBotAPI:
         if text.startswith("/"):
             msg["entities"] = [{"type": "bot_command", "offset": 0,
                                 "length": utf16_len(text.split()[0])}]
+        await self._push_update("message", msg)
+        return copy.deepcopy(msg)
+
+    async def send_content(self, user: FakeUser, **content: Any) -> JSON:
+        """Any other kind of message: photo=[...], sticker={...}, voice={...}, contact={...}."""
+        msg = self._user_message(user, **content)
         await self._push_update("message", msg)
         return copy.deepcopy(msg)
 

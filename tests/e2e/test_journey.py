@@ -1,0 +1,75 @@
+"""The first journey over real HTTP: python-telegram-bot <-> the strict fake Bot API."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram.ext import Application
+
+from bot.telegram_app import ALLOWED_UPDATES, build_application
+from tests.e2e.expectations import CHICAGO, MADRID, nearest_service_name
+from tests.fake_bot_api import inline_buttons, reply_buttons
+
+JOURNEYS = {
+    "en": {"need_text": "I have nowhere to sleep tonight", "where": CHICAGO,
+           "greeting": "a bot, not a person", "asks_where": "Where are you?"},
+    "es": {"need_text": "no tengo dónde dormir esta noche", "where": MADRID,
+           "greeting": "un bot, no una persona", "asks_where": "¿Dónde estás?"},
+}
+
+
+@pytest.fixture
+async def bot(fake_telegram, passage) -> AsyncIterator[Application]:
+    application = build_application(passage, fake_telegram.token, fake_telegram.base_url)
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(
+        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    yield application
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+
+
+@pytest.mark.parametrize("language", sorted(JOURNEYS))
+async def test_from_start_to_the_nearest_shelter(fake_telegram, bot, language):
+    journey = JOURNEYS[language]
+    user = fake_telegram.new_user(language_code=language)
+
+    await fake_telegram.send_text(user, "/start")
+    [welcome] = await fake_telegram.wait_for_bot_messages(user)
+    assert journey["greeting"] in welcome["text"]
+    menu = [data for _, data in inline_buttons(welcome)]
+    assert menu == ["/emergency", "/find_service", "/talk_to_human", "/change_language"]
+
+    await fake_telegram.send_text(user, journey["need_text"])
+    [ask] = await fake_telegram.wait_for_bot_messages(user)
+    assert journey["asks_where"] in ask["text"]
+    assert any(b.get("request_location") for b in reply_buttons(ask))
+
+    await fake_telegram.share_location(user, *journey["where"])
+    [results] = await fake_telegram.wait_for_bot_messages(user)
+    assert nearest_service_name("shelter", *journey["where"]) in results["text"]
+    assert fake_telegram.rejected == []
+
+
+async def test_menu_buttons_work_and_danger_comes_first(fake_telegram, bot):
+    user = fake_telegram.new_user(language_code="en")
+    await fake_telegram.send_text(user, "/start")
+    [welcome] = await fake_telegram.wait_for_bot_messages(user)
+    await fake_telegram.press_button(user, welcome["message_id"], "/emergency")
+    [numbers] = await fake_telegram.wait_for_bot_messages(user)
+    assert "112" in numbers["text"]
+    answered = [c for c in fake_telegram.calls if c.method.lower() == "answercallbackquery"]
+    assert answered and all(c.ok for c in answered)
+    assert fake_telegram.rejected == []
+
+
+async def test_a_photo_gets_a_polite_answer(fake_telegram, bot):
+    user = fake_telegram.new_user(language_code="es")
+    await fake_telegram.send_text(user, "/start")
+    await fake_telegram.wait_for_bot_messages(user)
+    await fake_telegram.send_content(
+        user, photo=[{"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1}])
+    [reply] = await fake_telegram.wait_for_bot_messages(user)
+    assert "texto" in reply["text"]
+    assert fake_telegram.rejected == []
