@@ -34,8 +34,10 @@ $(MODEL): $(DIALOGUES) $(VENV)/.installed
 
 model: $(MODEL)
 
+# The embedded default: a key file and the sample directory in SQLite (both idempotent).
 directory: install
-	$(BIN)/passage directory load-sample
+	$(BIN)/passage keys init
+	$(BIN)/passage directory import services_directory/sample/services.json
 
 run: install catalogs model directory
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/passage run; else $(BIN)/passage chat; fi
@@ -50,7 +52,7 @@ lint: install
 # Re-extract user-visible texts into the template and merge them into every catalog.
 extract: install
 	$(BIN)/pybabel extract -F locales/babel.cfg -o locales/messages.pot --no-location --omit-header -k n_:1,2 .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) var locales/*/LC_MESSAGES/*.mo

@@ -45,7 +45,7 @@ class Texts:
 def need_label(need: str, _: Callable[[str], str]) -> str:
     """A need as it reads inside a sentence."""
     return {
-        "shelter": _("a safe place to stay"),
+        "shelter": _("shelter"),
         "legal": _("legal help"),
         "immigration": _("immigration help"),
         "medical": _("medical care"),
