@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from encryption import create_key_file
 from tests.e2e.expectations import MADRID, nearest_service_name
 
@@ -57,22 +59,16 @@ def test_passage_chat_runs_the_journey_in_a_terminal(passage, settings):
     assert nearest_service_name("shelter", *MADRID) in done.stdout
 
 
-def test_a_missing_model_is_one_clear_line(settings, tmp_path):
+@pytest.mark.parametrize(("variable", "expected"), [
+    ("PASSAGE_MODEL", "passage: no trained model at {path} (train one with `passage train`)"),
+    ("PASSAGE_KEY_FILE",
+     "passage: key file not found: {path} (create one with `passage keys init`)"),
+])
+def test_a_missing_file_is_one_clear_line(settings, tmp_path, variable, expected):
     create_key_file(settings.key_file)
+    missing = tmp_path / "missing"
     done = subprocess.run(
         [PASSAGE, "chat"], input="", capture_output=True, text=True, timeout=STARTUP_SECONDS,
-        env=_env(settings, PASSAGE_MODEL=str(tmp_path / "none.tar.gz")))
+        env=_env(settings, **{variable: str(missing)}))
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        f"passage: no trained model at {tmp_path / 'none.tar.gz'} "
-        "(train one with `passage train`)"]
-
-
-def test_a_missing_key_file_is_one_clear_line(settings, tmp_path):
-    done = subprocess.run(
-        [PASSAGE, "chat"], input="", capture_output=True, text=True, timeout=STARTUP_SECONDS,
-        env=_env(settings, PASSAGE_KEY_FILE=str(tmp_path / "absent.key")))
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        f"passage: key file not found: {tmp_path / 'absent.key'} "
-        "(create one with `passage keys init`)"]
+    assert done.stderr.strip().splitlines() == [expected.format(path=missing)]
