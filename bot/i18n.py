@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from babel import Locale
 from babel.support import NullTranslations, Translations
 
 from bot.settings import PROJECT_ROOT
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es")
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "en", "es", "fr", "pt", "ru", "uk", "ar", "zh", "vi", "tl", "th", "ro")
+RTL_LANGUAGES = frozenset({"ar"})
 DEFAULT_LANGUAGE = "en"
 
 Gettext = Callable[[str], str]
@@ -35,7 +36,13 @@ def translations(language: str) -> NullTranslations:
     return Translations.load(str(LOCALES_DIR), [language], domain="messages")
 
 
+# Each language's name in that language: people look for their own.
+AUTONYMS = {
+    "en": "English", "es": "Español", "fr": "Français", "pt": "Português", "ru": "Русский",
+    "uk": "Українська", "ar": "العربية", "zh": "中文", "vi": "Tiếng Việt", "tl": "Tagalog",
+    "th": "ไทย", "ro": "Română",
+}
+
+
 def autonym(language: str) -> str:
-    """A language's name in that language: people look for their own."""
-    name = Locale.parse(language).get_display_name(language) or language
-    return name[:1].upper() + name[1:]
+    return AUTONYMS[language]

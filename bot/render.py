@@ -7,7 +7,7 @@ the English texts. Values from the directory are escaped: replies are Telegram H
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from html import escape
 from typing import Any
@@ -15,7 +15,17 @@ from typing import Any
 from babel.dates import format_date, get_day_names
 from babel.lists import format_list
 
-from bot.i18n import SUPPORTED_LANGUAGES, autonym, translations
+from bot.i18n import RTL_LANGUAGES, SUPPORTED_LANGUAGES, autonym, translations
+
+# Unicode bidi controls: a right-to-left message must start with a strong RTL character, and
+# values such as phone numbers or Latin-script names are isolated so they keep their order.
+RIGHT_TO_LEFT_MARK = "\u200f"
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+def isolate(value: str) -> str:
+    """A value from outside the catalogs: HTML-escaped and bidi-isolated."""
+    return f"{FIRST_STRONG_ISOLATE}{escape(value)}{POP_DIRECTIONAL_ISOLATE}"
 
 
 @dataclass(frozen=True)
@@ -117,14 +127,18 @@ def _distance(service: dict[str, Any], _: Callable[[str], str]) -> str:
 
 def _service(index: int, service: dict[str, Any], texts: Texts) -> str:
     _ = texts.gettext
-    lines = [f"<b>{index}. {escape(service['name'])}</b>"]
+    lines = [f"<b>{index}. {isolate(service['name'])}</b>"]
     if service["organization"] and service["organization"] != service["name"]:
-        lines.append(escape(service["organization"]))
+        lines.append(isolate(service["organization"]))
     if service["phone"]:
-        lines.append(f"📞 {escape(service['phone'])}")
+        lines.append(f"📞 {isolate(service['phone'])}")
     lines.append(_distance(service, _))
-    if hours := _hours(service["hours"], texts):
-        lines.append(f"🕒 {escape(hours)}")
+    hours = _hours(service["hours"], texts)
+    open_now = {True: _("Open now"), False: _("Closed now")}.get(service.get("open_now"))
+    if hours or open_now:
+        lines.append("🕒 " + " · ".join(isolate(p) for p in (open_now, hours) if p))
+    if service.get("free"):
+        lines.append(_("Free of charge"))
     if service["last_verified"]:
         verified = date.fromisoformat(service["last_verified"])
         checked = format_date(verified, "medium", locale=texts.language)
@@ -136,7 +150,7 @@ def render_results(message: dict[str, Any], texts: Texts) -> Reply:
     _, n_ = texts.gettext, texts.ngettext
     services = message["services"]
     values = {"count": len(services), "need": need_label(message["need"], _),
-              "place": escape(message.get("place") or "")}
+              "place": isolate(message.get("place") or "")}
     if message.get("place"):
         header = n_("I found %(count)d place for %(need)s near %(place)s:",
                     "I found %(count)d places for %(need)s near %(place)s:", len(services))
@@ -154,7 +168,7 @@ def render_results(message: dict[str, Any], texts: Texts) -> Reply:
 
 def render_no_results(message: dict[str, Any], texts: Texts) -> Reply:
     _ = texts.gettext
-    values = {"need": need_label(message["need"], _), "place": escape(message.get("place") or "")}
+    values = {"need": need_label(message["need"], _), "place": isolate(message.get("place") or "")}
     if message.get("place"):
         text = _("I could not find %(need)s near %(place)s in my list.") % values
     else:
@@ -170,7 +184,7 @@ def render_no_results(message: dict[str, Any], texts: Texts) -> Reply:
 
 def render_emergency(message: dict[str, Any], texts: Texts) -> Reply:
     _ = texts.gettext
-    numbers = format_list([f"<b>{escape(n)}</b>" for n in message["numbers"]], style="or",
+    numbers = format_list([f"<b>{isolate(n)}</b>" for n in message["numbers"]], style="or",
                           locale=texts.language)
     if message.get("country"):
         lines = [_("🆘 If you are in danger now, call %(numbers)s.") % {"numbers": numbers}]
@@ -180,7 +194,7 @@ def render_emergency(message: dict[str, Any], texts: Texts) -> Reply:
             _("%(numbers)s works from mobile phones in many countries.") % {"numbers": numbers},
         ]
     if message.get("hotline_number"):
-        name, number = escape(message["hotline_name"]), escape(message["hotline_number"])
+        name, number = isolate(message["hotline_name"]), isolate(message["hotline_number"])
         lines.append(f"📞 {name}: <b>{number}</b>")
     lines.append(_("If you can, go to a place where there are other people."))
     buttons = (
@@ -230,14 +244,15 @@ def _ask_need(message: dict[str, Any], texts: Texts) -> Reply:
     _ = texts.gettext
     if message.get("place"):
         text = _("What kind of help are you looking for near %(place)s?") % {
-            "place": escape(message["place"])}
+            "place": isolate(message["place"])}
     else:
         text = _("What kind of help are you looking for?")
     return Reply(text, _need_buttons(_))
 
 
 def _choose_language(message: dict[str, Any], texts: Texts) -> Reply:
-    buttons = tuple((Button(autonym(code), f"lang:{code}"),) for code in SUPPORTED_LANGUAGES)
+    choices = [Button(autonym(code), f"lang:{code}") for code in SUPPORTED_LANGUAGES]
+    buttons = tuple(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
     return Reply(texts.gettext("Choose your language:"), buttons)
 
 
@@ -278,6 +293,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Texts], Reply]] = {
     "help": _simple(_help),
     "choose_language": _choose_language,
     "language_changed": _simple(lambda _: _("OK, I will write in English.")),
+    "language_switched": lambda m, t: Reply(t.gettext(
+        "I'll write in %(language)s. To change the language, send /language.") % {
+        "language": autonym(t.language)}),
     "confirm_forget": _confirm_forget,
     "forgotten": _simple(lambda _: _(
         "Done. I erased everything I kept about you. If you write again, I will start fresh."),
@@ -295,4 +313,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Texts], Reply]] = {
 
 def render(message: dict[str, Any], language: str) -> Reply:
     renderer = RENDERERS.get(message.get("message", ""), RENDERERS["not_understood"])
-    return renderer(message, Texts(language))
+    reply = renderer(message, Texts(language))
+    if language in RTL_LANGUAGES:
+        return replace(reply, text=RIGHT_TO_LEFT_MARK + reply.text)
+    return reply
