@@ -6,15 +6,28 @@ from typing import TYPE_CHECKING
 
 from bot.errors import ModelNotFoundError
 from bot.settings import Settings
-from encryption import Crypto
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from bot.conversation import Passage
+
+
+def open_storage(settings: Settings) -> Engine:
+    """The database with its tables, and the keys that decrypt it installed for this process."""
+    import encryption
+    from bot.storage import create_tables, make_engine
+    from encryption.keystore import open_crypto
+
+    engine = make_engine(settings.database_url)
+    encryption.install(open_crypto(settings.key_file, engine))
+    create_tables(engine)
+    return engine
 
 
 def build_passage(settings: Settings) -> Passage:
     # Cheap checks first: a wrong key file or model path is reported before Rasa loads (~15 s).
-    crypto = Crypto.from_key_file(settings.key_file)
+    engine = open_storage(settings)
     if not settings.model_path.is_file():
         raise ModelNotFoundError(
             f"no trained model at {settings.model_path} (train one with `passage train`)"
@@ -24,11 +37,9 @@ def build_passage(settings: Settings) -> Passage:
     from bot.engine.conversation_engine import ConversationEngine
     from bot.engine.tracker_store import EncryptedSQLTrackerStore
     from bot.profiles import Profiles
-    from bot.storage import create_tables, make_engine
+    from encryption import current
 
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
     runtime.configure(engine)
-    tracker_store = EncryptedSQLTrackerStore(engine, crypto)
-    conversation_engine = ConversationEngine.load(settings.model_path, tracker_store)
-    return Passage(conversation_engine, Profiles(engine), crypto)
+    conversation_engine = ConversationEngine.load(settings.model_path,
+                                                  EncryptedSQLTrackerStore(engine))
+    return Passage(conversation_engine, Profiles(engine), current())

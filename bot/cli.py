@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-from dataclasses import asdict
 
 from bot.errors import UsageError
 from bot.logging_setup import configure_logging
@@ -54,53 +52,6 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"Model written to {train_model(out)}")
 
 
-def cmd_keys_init(args: argparse.Namespace) -> None:
-    from bot.settings import Settings
-    from encryption import create_key_file
-
-    path = Settings.from_env().key_file
-    if create_key_file(path):
-        print(f"Created key file {path} (readable only by you). Back it up somewhere safe.")
-    else:
-        print(f"Key file {path} already exists; left unchanged.")
-
-
-def _directory_engine():  # noqa: ANN202 - an SQLAlchemy Engine
-    from bot.settings import Settings
-    from bot.storage import create_tables, make_engine
-
-    engine = make_engine(Settings.from_env().database_url)
-    create_tables(engine)
-    return engine
-
-
-def cmd_directory_import(args: argparse.Namespace) -> None:
-    from services_directory.importer import ImportFileError, import_services
-
-    try:
-        report = import_services(_directory_engine(), args.path)
-    except ImportFileError as error:
-        raise UsageError(str(error)) from None
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"Imported {report.services} services ({report.places} places).")
-
-
-def cmd_directory_search(args: argparse.Namespace) -> None:
-    from services_directory import Near, search
-    from services_directory.search import NEEDS
-
-    if args.need and args.need not in NEEDS:
-        raise UsageError(f"unknown need {args.need!r}; needs are: {', '.join(NEEDS)}")
-    matches = search(_directory_engine(), args.need, Near(*args.near), limit=args.limit)
-    if args.json:
-        print(json.dumps([asdict(m) for m in matches], ensure_ascii=False, indent=2))
-        return
-    for match in matches:
-        where = "confidential" if match.confidential else f"{match.distance_km} km"
-        print(f"{match.service_id}  {match.name}  ({where})  {match.phone or ''}")
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="passage", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -112,32 +63,85 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="model file (default: PASSAGE_MODEL)")
     train.set_defaults(func=cmd_train)
 
+    _add_admin_commands(commands)
+    return root
+
+
+def _add_admin_commands(commands: argparse._SubParsersAction) -> None:
+    from bot import cli_admin as admin
+
     keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
         dest="keys_command", required=True)
-    keys.add_parser("init", help="create the key file").set_defaults(func=cmd_keys_init)
+    keys.add_parser("init", help="create the key file").set_defaults(func=admin.keys_init)
+    rotate = keys.add_parser("rotate", help="new master and data keys; re-encrypt everything")
+    rotate.add_argument("--no-wait", action="store_true",
+                        help="do not wait for other running processes to pick up the new key")
+    rotate.set_defaults(func=admin.keys_rotate)
 
     directory = commands.add_parser("directory", help="the services directory").add_subparsers(
         dest="directory_command", required=True)
-    importing = directory.add_parser("import", help="import HSDS 3.0 JSON services")
+    importing = directory.add_parser("import", help="HSDS 3.0 JSON file or CSV package folder")
     importing.add_argument("path")
-    importing.set_defaults(func=cmd_directory_import)
-    searching = directory.add_parser("search", help="services near a point")
-    searching.add_argument("--near", type=_near, required=True, metavar="LAT,LON")
+    importing.add_argument("--skip-invalid", action="store_true",
+                           help="import the valid items even if some are invalid")
+    importing.set_defaults(func=admin.directory_import)
+    exporting = directory.add_parser("export", help="HSDS 3.0 JSON file or CSV package folder")
+    exporting.add_argument("--format", choices=("json", "csv"), default="json")
+    exporting.add_argument("--out", required=True, help="file (json) or folder (csv)")
+    exporting.set_defaults(func=admin.directory_export)
+    listing = directory.add_parser("list", help="every service")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=admin.directory_list)
+    showing = directory.add_parser("show", help="one service as HSDS JSON")
+    showing.add_argument("id")
+    showing.set_defaults(func=admin.directory_show)
+    adding = directory.add_parser("add", help="a service from a JSON/YAML snippet or flags")
+    adding.add_argument("file", nargs="?", help="HSDS service object (JSON or YAML); - = stdin")
+    adding.add_argument("--name")
+    adding.add_argument("--organization")
+    adding.add_argument("--need", action="append", help="repeat for several needs")
+    adding.add_argument("--phone")
+    adding.add_argument("--at", type=_near, metavar="LAT,LON")
+    adding.add_argument("--address")
+    adding.add_argument("--city")
+    adding.add_argument("--country", help="ISO 3166-1 alpha-2, e.g. ES")
+    adding.add_argument("--language", action="append", help="ISO 639-1; repeat")
+    adding.add_argument("--confidential", action="store_true")
+    adding.set_defaults(func=admin.directory_add)
+    updating = directory.add_parser("update", help="change a service (snippet or flags)")
+    updating.add_argument("id")
+    updating.add_argument("file", nargs="?")
+    for name in ("name", "status", "email", "url", "description"):
+        updating.add_argument(f"--{name}")
+    updating.set_defaults(func=admin.directory_update)
+    removing = directory.add_parser("remove", help="remove a service")
+    removing.add_argument("id")
+    removing.set_defaults(func=admin.directory_remove)
+    searching = directory.add_parser("search", help="services near a point or a city")
+    searching.add_argument("--near", type=_near, metavar="LAT,LON")
+    searching.add_argument("--city")
     searching.add_argument("--need")
+    searching.add_argument("--language", action="append", help="ISO 639-1; repeat")
+    searching.add_argument("--gender", choices=("female", "male"))
+    searching.add_argument("--age", type=int)
+    searching.add_argument("--free", action="store_true")
+    searching.add_argument("--open-now", action="store_true")
+    searching.add_argument("--accessible", action="store_true", help="wheelchair accessible")
     searching.add_argument("--limit", type=int, default=10)
     searching.add_argument("--json", action="store_true")
-    searching.set_defaults(func=cmd_directory_search)
-    return root
+    searching.set_defaults(func=admin.directory_search)
+    directory.add_parser("stats", help="counts").set_defaults(func=admin.directory_stats)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging()
     from encryption import KeyFileError
+    from services_directory.admin import AdminError
 
     try:
         args.func(args)
-    except (UsageError, KeyFileError) as error:
+    except (UsageError, KeyFileError, AdminError) as error:
         print(f"passage: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

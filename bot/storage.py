@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, LargeBinary, String, create_engine, event
+from sqlalchemy import Column, DateTime, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
+
+from encryption.columns import EncryptedText
 
 Base = declarative_base()
 
@@ -27,12 +29,12 @@ class Profile(Base):
 
 
 class Conversation(Base):
-    """A Rasa tracker, encrypted as one blob, keyed by the person's pseudonym."""
+    """A Rasa tracker, encrypted as one value, keyed by the person's pseudonym."""
 
     __tablename__ = "conversations"
 
     pseudonym = Column(String(64), primary_key=True)
-    tracker = Column(LargeBinary, nullable=False)
+    tracker = Column(EncryptedText("conversations.tracker"), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -52,8 +54,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_tables(engine: Engine) -> None:
-    from services_directory.models import Base as DirectoryBase
+def all_metadata() -> list:
+    """Every schema Passage keeps in its database (what migrations and key rotation cover)."""
+    from encryption import keystore
+    from services_directory.store import ALL_METADATA
 
-    Base.metadata.create_all(engine)
-    DirectoryBase.metadata.create_all(engine)
+    return [Base.metadata, keystore.metadata, *ALL_METADATA]
+
+
+def create_tables(engine: Engine) -> None:
+    for metadata in all_metadata():
+        metadata.create_all(engine)

@@ -1,132 +1,248 @@
-"""Load HSDS 3.0 service objects (JSON) into the directory. Same ids update, never duplicate."""
+"""`passage directory import`: HSDS 3.0 JSON or a CSV data package, validated, all or nothing.
+
+Every problem is reported as `file:line: why`. A file with any invalid item imports nothing,
+unless the admin asks to skip invalid items. The same ids update what is there.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from services_directory.models import Base, ServicePlace
-from services_directory.places import gazetteer
-from services_directory.search import NEEDS
+from services_directory import audit, hsds, store
+from services_directory.hsds import Row
 
-PASSAGE_TAXONOMY = "passage"
-_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+ROOT_ENTITIES = ("service", "organization", "location", "service_at_location", "taxonomy",
+                 "taxonomy_term")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+PROGRESS_FROM = 1000  # items; smaller imports finish before a bar would help
 
 
 class ImportFileError(Exception):
-    """The file cannot be read as HSDS JSON (one line for the admin)."""
+    """The file cannot be imported at all (one line for the admin)."""
+
+
+@dataclass
+class Problem:
+    where: str  # "file:line"
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.why}"
 
 
 @dataclass
 class ImportReport:
     services: int = 0
-    places: int = 0
-    warnings: list[str] = field(default_factory=list)
+    records: int = 0
+    problems: list[Problem] = field(default_factory=list)  # invalid items
+    warnings: list[str] = field(default_factory=list)  # valid, but not findable
+    imported: bool = False
 
 
-def read_services(path: Path) -> list[dict[str, Any]]:
-    """A service object, a list of them, or the paginated {"contents": [...]} shape."""
+@cache
+def validator(entity: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((hsds.SCHEMA_DIR / f"{entity}.json").read_text(encoding="utf-8"))
+    resolver = jsonschema.RefResolver(base_uri=hsds.SCHEMA_DIR.as_uri() + "/", referrer=schema)
+    return jsonschema.validators.validator_for(schema)(schema, resolver=resolver)
+
+
+def entity_of(obj: dict[str, Any]) -> str | None:
+    """Which HSDS object this is, from the fields only it has."""
+    keys = set(obj)
+    if keys & {"status", "service_at_locations"}:
+        return "service"
+    if keys & {"location", "service"} or {"service_id", "location_id"} <= keys:
+        return "service_at_location"
+    if "location_type" in keys:
+        return "location"
+    if keys & {"code", "parent_id", "taxonomy", "taxonomy_detail", "term_uri"}:
+        return "taxonomy_term"
+    if keys & {"website", "tax_status", "legal_status", "year_incorporated", "services",
+               "programs", "organization_identifiers", "email"}:
+        return "organization"
+    if keys & {"version", "uri"}:
+        return "taxonomy"
+    if {"name", "description"} <= keys:
+        return "organization"
+    return None
+
+
+def _line_of(text: str, object_id: str) -> int:
+    position = text.find(json.dumps(object_id))
+    return text.count("\n", 0, position) + 1 if position >= 0 else 1
+
+
+def read_json(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[Problem]]:
+    """(entity, object) pairs that are valid HSDS, and a problem for each one that is not."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportFileError(f"file not found: {path}") from None
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ImportFileError(f"{path}: not valid JSON ({error})") from None
     if isinstance(data, dict) and isinstance(data.get("contents"), list):
         data = data["contents"]
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(s, dict) and "id" in s for s in data):
-        raise ImportFileError(f"{path}: expected HSDS service objects with an id")
-    return data
-
-
-def _codes(attributes: list[dict[str, Any]] | None) -> set[str]:
-    return {
-        (a.get("taxonomy_term") or {}).get("code", "")
-        for a in attributes or []
-        if (a.get("taxonomy_term") or {}).get("taxonomy", PASSAGE_TAXONOMY) == PASSAGE_TAXONOMY
-    }
-
-
-def _hours(schedules: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    hours = []
-    for schedule in schedules or []:
-        opens, closes = schedule.get("opens_at"), schedule.get("closes_at")
-        if not opens or not closes:
+    items = data if isinstance(data, list) else [data]
+    valid, problems = [], []
+    for position, item in enumerate(items):
+        entity = entity_of(item) if isinstance(item, dict) else None
+        if entity is None or not item.get("id"):
+            problems.append(Problem(f"{path}:item {position + 1}",
+                                    "not an HSDS service, organization, location or taxonomy "
+                                    "object with an id"))
             continue
-        byday = (schedule.get("byday") or ",".join(_DAYS)).split(",")
-        days = [_DAYS.index(day.strip()[-2:]) for day in byday if day.strip()[-2:] in _DAYS]
-        hours.append({"days": days, "opens": opens[:5], "closes": closes[:5]})
-    return hours
+        where = f"{path}:{_line_of(text, str(item['id']))}"
+        errors = sorted(validator(entity).iter_errors(item), key=lambda e: list(e.path))
+        if errors:
+            problems.extend(Problem(where, f"{entity} {item['id']}: "
+                                    f"{'/'.join(map(str, e.path)) or '(object)'}: {e.message}")
+                            for e in errors)
+        else:
+            valid.append((entity, item))
+    if not items:
+        raise ImportFileError(f"{path}: no HSDS objects in the file")
+    return valid, problems
 
 
-def _address(location: dict[str, Any]) -> tuple[str | None, str | None]:
-    addresses = location.get("addresses") or []
-    if not addresses:
-        return None, None
-    first = addresses[0]
-    parts = [first.get(k) for k in ("address_1", "address_2", "city", "postal_code")]
-    return ", ".join(p for p in parts if p), first.get("country")
+def _check_cell(entity: str, spec: dict[str, Any], value: str) -> str | None:
+    constraints = spec.get("constraints") or {}
+    if value == "":
+        return "required" if constraints.get("required") else None
+    kind = spec.get("type")
+    if kind in ("number", "integer"):
+        try:
+            float(value)
+        except ValueError:
+            return f"not a number: {value!r}"
+    if kind == "boolean" and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+        return f"not true/false: {value!r}"
+    if spec.get("format") == "uuid" and not _UUID.match(value):
+        return f"not a UUID: {value!r}"
+    if constraints.get("enum") and value not in constraints["enum"]:
+        return f"{value!r} is not one of {', '.join(constraints['enum'])}"
+    return None
 
 
-def places_of(service: dict[str, Any], report: ImportReport) -> list[ServicePlace]:
-    needs = sorted(_codes(service.get("attributes")) & set(NEEDS))
-    if not needs:
-        report.warnings.append(f"service {service['id']}: no need attribute, not findable")
-    phones = service.get("phones") or []
-    common = {
-        "service_id": service["id"],
-        "name": service.get("name") or "",
-        "organization": (service.get("organization") or {}).get("name") or "",
-        "needs": "," + ",".join(needs) + ",",
-        "phone": phones[0].get("number", "").strip('"') if phones else None,
-        "languages": ",".join(lang["code"] for lang in service.get("languages") or []
-                              if lang.get("code")),
-        "schedules": json.dumps(_hours(service.get("schedules"))),
-        "last_verified": (service.get("last_modified") or "")[:10] or None,
-    }
-    rows = []
-    for link in service.get("service_at_locations") or []:
-        location = link.get("location") or {}
-        address, country = _address(location)
-        confidential = bool(location.get("confidential")) or "confidential" in _codes(
-            location.get("attributes")
-        )
-        rows.append(ServicePlace(
-            id=link["id"], latitude=location.get("latitude"), longitude=location.get("longitude"),
-            confidential=confidential, phone_line=False, address=address, country=country,
-            **common,
-        ))
-    if not rows:  # a phone line: findable near the areas it serves
-        for area in service.get("service_areas") or []:
-            place = gazetteer().lookup(area.get("name") or "")
-            if place is None:
-                report.warnings.append(
-                    f"service {service['id']}: unknown area {area.get('name')!r}"
-                )
+def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem], set[str]]:
+    """Rows per entity from a CSV data package; problems; entities skipped as invalid rows."""
+    descriptor_path = folder / "datapackage.json"
+    try:
+        package = json.loads(descriptor_path.read_text(encoding="utf-8"))
+        resources = {r["name"]: r["path"] for r in package["resources"]}
+    except FileNotFoundError:
+        raise ImportFileError(f"{folder}: no datapackage.json (an HSDS CSV data package "
+                              "folder has one)") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ImportFileError(f"{descriptor_path}: not a data package descriptor ({error})"
+                              ) from None
+    rows: dict[str, list[Row]] = {}
+    problems: list[Problem] = []
+    for entity, relative in resources.items():
+        if entity not in hsds.TABLES:
+            continue
+        csv_path = folder / relative
+        if not csv_path.exists():
+            continue
+        specs = {f["name"]: f for f in hsds.descriptor()[entity]}
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [n for n, s in specs.items()
+                       if (s.get("constraints") or {}).get("required")
+                       and n not in (reader.fieldnames or [])]
+            if missing:
+                problems.append(Problem(f"{csv_path}:1", f"missing column(s) {', '.join(missing)}"))
                 continue
-            rows.append(ServicePlace(
-                id=area["id"], latitude=place.latitude, longitude=place.longitude,
-                confidential=False, phone_line=True, address=None, country=place.country,
-                **common,
-            ))
-    return rows
+            for row in reader:
+                line = reader.line_num
+                bad = [f"{name}: {why}" for name, spec in specs.items()
+                       if (why := _check_cell(entity, spec, row.get(name) or ""))]
+                if bad:
+                    problems.extend(Problem(f"{csv_path}:{line}", b) for b in bad)
+                    continue
+                rows.setdefault(entity, []).append(
+                    {name: row.get(name) or None for name in specs})
+    return rows, problems, set()
 
 
-def import_services(engine: Engine, path: Path) -> ImportReport:
-    services = read_services(path)
+ProgressFactory = Callable[[int], "Callable[[int], None] | None"]
+
+
+def import_path(engine: Engine, path: Path, skip_invalid: bool = False,
+                progress: ProgressFactory | None = None) -> ImportReport:
+    """Import a JSON file or a CSV data package folder. Nothing is written when any item is
+    invalid, unless skip_invalid: then the valid items are imported and the rest reported."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(f"not found: {path}")
     report = ImportReport()
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        for service in services:
-            for row in places_of(service, report):
-                session.merge(row)
-                report.places += 1
-            report.services += 1
+    if path.is_dir():
+        rows_by_entity, report.problems, _ = read_csv_package(path)
+        objects = None
+    else:
+        objects, report.problems = read_json(path)
+        rows_by_entity = _flatten_all(objects)
+    if report.problems and not skip_invalid:
+        return report
+    report.records = sum(len(rows) for rows in rows_by_entity.values())
+    _write(engine, rows_by_entity, objects, report, progress)
+    report.imported = True
     return report
+
+
+def _flatten_all(objects: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Row]]:
+    merged: dict[str, dict[str, Row]] = {}
+    for entity, obj in objects:
+        for child, rows in hsds.flatten(obj, entity).items():
+            bucket = merged.setdefault(child, {})
+            for row in rows:
+                bucket[str(row["id"])] = row
+    return {entity: list(rows.values()) for entity, rows in merged.items()}
+
+
+def _write(engine: Engine, rows_by_entity: dict[str, list[Row]],
+           objects: list[tuple[str, dict[str, Any]]] | None, report: ImportReport,
+           progress_factory: ProgressFactory | None) -> None:
+    with engine.begin() as connection:
+        store.upsert(connection, rows_by_entity)
+        for entity, obj in objects or []:
+            if entity == "service":
+                store.drop_missing_children(connection, obj)
+        touched = store.service_ids_touching(rows_by_entity, connection)
+        progress = progress_factory(len(touched)) if progress_factory else None
+        done = 0
+        for batch in store.chunks(sorted(touched)):
+            report.warnings.extend(store.reindex(connection, batch))
+            done += len(batch)
+            if progress:
+                progress(done)
+        report.services = len({str(r["id"]) for r in rows_by_entity.get("service", [])})
+        for entity, rows in rows_by_entity.items():
+            audit.record(connection, "import", entity, [str(r["id"]) for r in rows])
+
+
+def terminal_progress(total: int) -> Callable[[int], None] | None:
+    """A progress bar on stderr for large imports at a terminal."""
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="services", file=sys.stderr)
+
+    def advance(done: int) -> None:
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return advance
+

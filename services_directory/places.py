@@ -30,6 +30,7 @@ class Place:
     latitude: float
     longitude: float
     population: int
+    timezone: str = "UTC"
 
 
 def normalize(text: str) -> str:
@@ -57,6 +58,7 @@ class Gazetteer:
                 latitude=float(city["latitude"]),
                 longitude=float(city["longitude"]),
                 population=int(city["population"]),
+                timezone=city.get("timezone") or "UTC",
             )
             names = {normalize(city["name"])}
             names.update(

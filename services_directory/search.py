@@ -1,29 +1,30 @@
-"""The directory's one door: nearby services for a need, ranked for a person in a hurry."""
+"""The directory's one door: nearby services for a need, ranked for a person in a hurry.
+
+Candidates come from H3 cells around the person (plaintext, coarse); only their encrypted
+coordinates are decrypted, in memory, to rank them. Rings widen until the answer is exact.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import h3
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from services_directory.geo import distance_band, haversine_km, valid_coordinates
-from services_directory.models import ServicePlace
+from services_directory.geo import distance_band, haversine_km
+from services_directory.index import CELL_RESOLUTION, search_index
+from services_directory.needs import NEEDS, known_need
 
-NEEDS: tuple[str, ...] = (
-    "shelter",
-    "legal",
-    "immigration",
-    "medical",
-    "counseling",
-    "basic_needs",
-    "work",
-    "return_home",
-    "hotline",
-)
+__all__ = ["NEEDS", "Near", "OpeningHours", "SearchFilters", "ServiceMatch", "known_need",
+           "search"]
+
 MAX_DISTANCE_KM = 100.0
+RINGS = (2, 5, 10)  # grid distances searched in turn
+_CELL_SPACING_KM = 14.8  # between neighbouring H3 resolution-5 cell centres
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class Near:
 @dataclass(frozen=True)
 class SearchFilters:
     languages: tuple[str, ...] = ()  # any of these spoken by the provider
+    gender: str | None = None  # "female" / "male": leaves out places only for the other
+    age: int | None = None
+    free: bool = False
+    open_now: bool = False
+    accessible: bool = False  # wheelchair
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,27 +66,66 @@ class ServiceMatch:
     hours: tuple[OpeningHours, ...] = field(default=())
     last_verified: str | None = None
     phone_only: bool = False
+    open_now: bool | None = None  # None when the hours are unknown
+    free: bool = False
+    area: str | None = None  # coarse: the city or district
 
 
-def _to_match(row: ServicePlace, km: float | None) -> ServiceMatch:
-    return ServiceMatch(
-        service_id=row.service_id,
-        name=row.name,
-        organization=row.organization,
-        needs=tuple(n for n in row.needs.split(",") if n),
-        confidential=row.confidential,
-        distance_km=None if row.confidential or km is None else round(km, 1),
-        distance_band=None if km is None else distance_band(km),
-        phone=row.phone,
-        address=None if row.confidential else row.address,
-        languages=tuple(code for code in row.languages.split(",") if code),
-        hours=tuple(
-            OpeningHours(tuple(h["days"]), h["opens"], h["closes"])
-            for h in json.loads(row.schedules)
-        ),
-        last_verified=row.last_verified,
-        phone_only=row.phone_line,
-    )
+def _guaranteed_km(ring: int) -> float:
+    """Everything closer than this lies inside the disk of `ring` cells (conservative)."""
+    return max(0.0, 0.8 * _CELL_SPACING_KM * ring - 17.0)
+
+
+def is_open(hours: list[dict], tz: str, now: datetime) -> bool | None:
+    if not hours:
+        return None
+    try:
+        local = now.astimezone(ZoneInfo(tz))
+    except (KeyError, ValueError):
+        local = now.astimezone(timezone.utc)
+    clock, today, yesterday = local.strftime("%H:%M"), local.weekday(), (local.weekday() - 1) % 7
+    for h in hours:
+        if h["opens"] <= h["closes"]:
+            if today in h["days"] and h["opens"] <= clock <= h["closes"]:
+                return True
+        elif (today in h["days"] and clock >= h["opens"]) or (
+                yesterday in h["days"] and clock <= h["closes"]):
+            return True  # open past midnight
+    return False
+
+
+def _conditions(need: str | None, filters: SearchFilters) -> list:
+    c = search_index.c
+    conditions = []
+    if need:
+        conditions.append(c.needs.contains(f",{need},"))
+    if filters.languages:
+        conditions.append(or_(*(c.languages.contains(f",{code},") for code in filters.languages)))
+    if filters.gender:
+        conditions.append(or_(c.gender.is_(None), c.gender == filters.gender))
+    if filters.age is not None:
+        conditions.append(and_(or_(c.minimum_age.is_(None), c.minimum_age <= filters.age),
+                               or_(c.maximum_age.is_(None), c.maximum_age >= filters.age)))
+    if filters.free:
+        conditions.append(c.free.is_(True))
+    if filters.accessible:
+        conditions.append(c.wheelchair.is_(True))
+    if filters.country:
+        conditions.append(c.country == filters.country.upper())
+    return conditions
+
+
+def _days_since_verified(row) -> int:  # noqa: ANN001 - a Row
+    try:
+        return -date.fromisoformat(row.last_verified).toordinal()
+    except (TypeError, ValueError):
+        return 0
+
+
+def _rank_key(candidate: tuple) -> tuple:
+    km, open_now, row = candidate
+    band = distance_band(km) or (MAX_DISTANCE_KM, MAX_DISTANCE_KM)
+    return (band[0], open_now is not True, _days_since_verified(row), km)
 
 
 def search(
@@ -88,32 +134,57 @@ def search(
     near: Near,
     filters: SearchFilters | None = None,
     limit: int = 3,
+    now: datetime | None = None,
 ) -> list[ServiceMatch]:
-    """Places offering `need` within MAX_DISTANCE_KM of `near`, nearest first.
-
-    Phone lines (no address) count as near when the area they serve is. Confidential places
-    are ranked by their coarse position and never expose an exact distance or address.
-    """
+    """Places offering `need` within MAX_DISTANCE_KM of `near`, best first: distance band,
+    then open now, then verified most recently, then distance."""
     filters = filters or SearchFilters()
-    query = select(ServicePlace)
-    if need:
-        query = query.where(ServicePlace.needs.contains(f",{need},"))
-    with Session(engine) as session:
-        rows = session.execute(query).scalars().all()
-    ranked: list[tuple[float, ServicePlace]] = []
-    for row in rows:
-        if not valid_coordinates(row.latitude, row.longitude):
-            continue
-        if filters.languages and not set(filters.languages) & set(row.languages.split(",")):
-            continue
-        km = haversine_km(near.latitude, near.longitude, row.latitude, row.longitude)
-        if km <= MAX_DISTANCE_KM:
-            ranked.append((km, row))
-    ranked.sort(key=lambda pair: pair[0])
-    return [
-        _to_match(row, None if row.phone_line else km) for km, row in ranked[:limit]
-    ]
+    now = now or datetime.now(timezone.utc)
+    origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
+    conditions = _conditions(need, filters)
+    seen: set[str] = set()
+    found: list[tuple] = []
+    for ring in RINGS:
+        cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
+        seen.update(cells)
+        query = select(search_index).where(search_index.c.cell.in_(cells), *conditions)
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
+        for row in rows:
+            lat, lon = (float(v) for v in row.coordinates.split(","))
+            km = haversine_km(near.latitude, near.longitude, lat, lon)
+            if km > MAX_DISTANCE_KM:
+                continue
+            open_now = is_open(json.loads(row.hours), row.timezone, now)
+            if filters.open_now and open_now is not True:
+                continue
+            found.append((km, open_now, row))
+        found.sort(key=_rank_key)
+        if len(found) >= limit:
+            last_band = distance_band(found[limit - 1][0]) or (0, MAX_DISTANCE_KM)
+            if last_band[1] <= _guaranteed_km(ring):
+                break
+    return [_match(km, open_now, row) for km, open_now, row in found[:limit]]
 
 
-def known_need(need: str | None) -> bool:
-    return need in NEEDS
+def _match(km: float, open_now: bool | None, row) -> ServiceMatch:  # noqa: ANN001 - a Row
+    display = row.display
+    return ServiceMatch(
+        service_id=row.service_id,
+        name=display["name"],
+        organization=display["organization"],
+        needs=tuple(n for n in row.needs.split(",") if n),
+        confidential=row.confidential,
+        distance_km=None if row.confidential or row.phone_line else round(km, 1),
+        distance_band=None if row.phone_line else distance_band(km),
+        phone=display["phone"],
+        address=None if row.confidential else display["address"],
+        languages=tuple(code for code in row.languages.split(",") if code),
+        hours=tuple(OpeningHours(tuple(h["days"]), h["opens"], h["closes"])
+                    for h in json.loads(row.hours)),
+        last_verified=row.last_verified,
+        phone_only=row.phone_line,
+        open_now=open_now,
+        free=row.free,
+        area=display.get("area"),
+    )

@@ -36,21 +36,21 @@ def settings(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Sett
 
 @pytest.fixture(scope="session")
 def database(settings: Settings):  # noqa: ANN201 - an SQLAlchemy Engine
-    from bot.storage import create_tables, make_engine
-    from services_directory.importer import import_services
+    """The session's database, keys installed, with the sample directory imported."""
+    from bot.bootstrap import open_storage
+    from encryption import create_key_file
+    from services_directory.importer import import_path
 
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    import_services(engine, SAMPLE_DIRECTORY)
+    create_key_file(settings.key_file)
+    engine = open_storage(settings)
+    assert import_path(engine, SAMPLE_DIRECTORY).imported
     return engine
 
 
 @pytest.fixture(scope="session")
 def passage(settings: Settings, database):  # noqa: ANN001, ANN201 - bot.conversation.Passage
     from bot.bootstrap import build_passage
-    from encryption import create_key_file
 
-    create_key_file(settings.key_file)
     return build_passage(settings)
 
 

