@@ -18,10 +18,12 @@ def open_storage(settings: Settings) -> Engine:
     import encryption
     from bot.storage import create_tables, make_engine
     from encryption.keystore import open_crypto
+    from encryption.master_key import MasterKey
 
     engine = make_engine(settings.database_url)
-    encryption.install(open_crypto(settings.key_file, engine))
+    MasterKey.load(settings.key_file)  # a missing or unreadable key file changes nothing
     create_tables(engine)
+    encryption.install(open_crypto(settings.key_file, engine))
     return engine
 
 

@@ -13,6 +13,7 @@ import warnings
 QUIET_LOGGERS = (
     "rasa", "rasa_sdk", "telegram", "httpx", "httpcore", "apscheduler", "tensorflow", "absl",
     "sanic", "matplotlib", "urllib3", "aiohttp", "h5py", "asyncio", "sqlalchemy", "py.warnings",
+    "alembic",
 )
 
 

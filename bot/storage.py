@@ -63,5 +63,7 @@ def all_metadata() -> list:
 
 
 def create_tables(engine: Engine) -> None:
-    for metadata in all_metadata():
-        metadata.create_all(engine)
+    """Create or upgrade every table through the migrations (migrations/)."""
+    from bot.migrations import upgrade
+
+    upgrade(engine)
