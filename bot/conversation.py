@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.engine.conversation_engine import ConversationEngine
 from bot.i18n import conversation_language, supported_language
+from bot.language_detection import confident_language
 from bot.profiles import Profiles
 from bot.render import Reply, render
 from encryption import Crypto
@@ -59,7 +60,24 @@ class Passage:
             return await self._converse(person, COMMANDS[command])
         if not text:
             return [render({"message": "not_understood"}, await self.language(person))]
-        return await self._converse(person, text[:MAX_TEXT_CHARS])
+        switched = await self._follow_written_language(person, text)
+        replies = await self._converse(person, text[:MAX_TEXT_CHARS])
+        if switched:  # never silently: say so, and how to change it
+            replies.append(render({"message": "language_switched"}, switched))
+        return replies
+
+    async def _follow_written_language(self, person: Person, text: str) -> str | None:
+        """Answer in the language someone writes in, unless they chose one themselves. Only
+        messages long enough to judge count; returns the new language when it changed."""
+        written = confident_language(text)
+        if written is None:
+            return None
+        choice = await self._profiles.language(self.pseudonym(person))
+        if choice.chosen or written == conversation_language(choice.language,
+                                                             person.app_language):
+            return None
+        await self._profiles.set_language(self.pseudonym(person), written, chosen=False)
+        return written
 
     async def on_location(self, person: Person, latitude: float, longitude: float) -> list[Reply]:
         entities = json.dumps({"location": f"{latitude:.6f},{longitude:.6f}"})
@@ -67,7 +85,7 @@ class Passage:
 
     async def on_button(self, person: Person, data: str) -> list[Reply]:
         if data.startswith("lang:") and (language := supported_language(data[5:])):
-            await self._profiles.set_language(self.pseudonym(person), language)
+            await self._profiles.set_language(self.pseudonym(person), language, chosen=True)
             return await self._converse(person, "/language_chosen")
         if data == "forget:yes":
             language = await self.language(person)  # read before it is erased
@@ -81,8 +99,8 @@ class Passage:
         return [render({"message": "unsupported_content"}, await self.language(person))]
 
     async def language(self, person: Person) -> str:
-        chosen = await self._profiles.language(self.pseudonym(person))
-        return conversation_language(chosen, person.app_language)
+        choice = await self._profiles.language(self.pseudonym(person))
+        return conversation_language(choice.language, person.app_language)
 
     async def forget(self, person: Person) -> None:
         pseudonym = self.pseudonym(person)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -11,29 +12,36 @@ from sqlalchemy.orm import Session
 from bot.storage import Profile, utcnow
 
 
+class LanguageChoice(NamedTuple):
+    language: str | None
+    chosen: bool
+
+
 class Profiles:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _language(self, pseudonym: str) -> str | None:
+    def _language(self, pseudonym: str) -> LanguageChoice:
         with Session(self._engine) as session:
-            return session.execute(
-                select(Profile.language).where(Profile.pseudonym == pseudonym)
-            ).scalar_one_or_none()
+            row = session.execute(select(Profile.language, Profile.language_chosen).where(
+                Profile.pseudonym == pseudonym)).first()
+        return LanguageChoice(*row) if row else LanguageChoice(None, False)
 
-    def _set_language(self, pseudonym: str, language: str) -> None:
+    def _set_language(self, pseudonym: str, language: str, chosen: bool) -> None:
         with Session(self._engine) as session, session.begin():
-            session.merge(Profile(pseudonym=pseudonym, language=language, updated_at=utcnow()))
+            session.merge(Profile(pseudonym=pseudonym, language=language, language_chosen=chosen,
+                                  updated_at=utcnow()))
 
     def _erase(self, pseudonym: str) -> None:
         with Session(self._engine) as session, session.begin():
             session.execute(delete(Profile).where(Profile.pseudonym == pseudonym))
 
-    async def language(self, pseudonym: str) -> str | None:
+    async def language(self, pseudonym: str) -> LanguageChoice:
         return await asyncio.to_thread(self._language, pseudonym)
 
-    async def set_language(self, pseudonym: str, language: str) -> None:
-        await asyncio.to_thread(self._set_language, pseudonym, language)
+    async def set_language(self, pseudonym: str, language: str, chosen: bool) -> None:
+        """chosen: the person picked it (never overridden); else inferred from their messages."""
+        await asyncio.to_thread(self._set_language, pseudonym, language, chosen)
 
     async def erase(self, pseudonym: str) -> None:
         await asyncio.to_thread(self._erase, pseudonym)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, String, create_engine, event
+from sqlalchemy import Boolean, Column, DateTime, String, create_engine, event, false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
@@ -25,6 +25,8 @@ class Profile(Base):
 
     pseudonym = Column(String(64), primary_key=True)
     language = Column(String(8))
+    # True when the person chose the language; False when Passage inferred it from messages.
+    language_chosen = Column(Boolean, nullable=False, default=False, server_default=false())
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

@@ -33,11 +33,15 @@ class Place:
     timezone: str = "UTC"
 
 
-def normalize(text: str) -> str:
-    """Lower-case, without accents or punctuation, single spaces: how people type on phones."""
+def fold(text: str) -> str:
+    """Lower-case and without accents or other combining marks: how people type on phones."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[\W_]+", " ", stripped).strip()
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalize(text: str) -> str:
+    """fold(), without punctuation, single spaces."""
+    return re.sub(r"[\W_]+", " ", fold(text)).strip()
 
 
 class Gazetteer:
@@ -65,6 +69,7 @@ class Gazetteer:
                 normalize(alt)
                 for alt in city.get("alternatenames", [])
                 if len(alt) >= _MIN_ALTERNATE_LENGTH
+                or (len(alt) >= 2 and is_unspaced_script(alt))  # 北京, 上海
             )
             for name in names:
                 if name and len(name.split()) <= _MAX_WORDS_IN_NAME:
@@ -74,8 +79,13 @@ class Gazetteer:
         return cls(by_name)
 
     def lookup(self, name: str) -> Place | None:
-        """The most populous place with exactly this name, or None."""
-        places = self._by_name.get(normalize(name))
+        """The most populous place with exactly this name (or, in Cyrillic, an inflected form
+        of it: "в Москве", "у Києві"), or None."""
+        key = normalize(name)
+        places = self._by_name.get(key)
+        if places is None and key and _CYRILLIC.search(key):
+            places = next((self._by_name[k] for k in _uninflected(key) if k in self._by_name),
+                          None)
         return places[0] if places else None
 
     def find_in(self, text: str) -> Place | None:
@@ -87,6 +97,18 @@ class Gazetteer:
                 for i in range(len(words) - size + 1)
                 if " ".join(words[i : i + size]) in self._by_name
             ]
+            if found:
+                return max(found, key=lambda p: p.population)
+        return None
+
+    def find_unspaced(self, text: str) -> Place | None:
+        """A place name written inside text without spaces (Chinese, Thai): the longest."""
+        squeezed = "".join(normalize(text).split())
+        for size in range(min(12, len(squeezed)), 1, -1):
+            found = [self._by_name[squeezed[i : i + size]][0]
+                     for i in range(len(squeezed) - size + 1)
+                     if squeezed[i : i + size] in self._by_name
+                     and is_unspaced_script(squeezed[i : i + size])]
             if found:
                 return max(found, key=lambda p: p.population)
         return None
@@ -107,6 +129,23 @@ class Gazetteer:
             if km <= NEAREST_CITY_MAX_KM and (best is None or score < best[0]):
                 best = (score, place)
         return best[1] if best else None
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def _uninflected(key: str) -> list[str]:
+    """Nominative guesses for a Russian or Ukrainian place name in another case."""
+    head, _, last = key.rpartition(" ")
+    stems = {last[:-1], last[:-2]} if len(last) > 4 else {last[:-1]}
+    guesses = [stem + ending for stem in stems for ending in ("", "а", "я", "ь", "и", "ы")]
+    return [f"{head} {g}".strip() for g in guesses if len(g) >= 3]
+
+
+def is_unspaced_script(text: str) -> bool:
+    """Chinese, Japanese kana or Thai: scripts written without spaces between words."""
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff"
+               or "\u0e00" <= ch <= "\u0e7f" for ch in text)
 
 
 @lru_cache(maxsize=1)

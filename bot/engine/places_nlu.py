@@ -1,8 +1,9 @@
-"""NLU component: recognises a place typed by the user ("Madrid", "estoy en cdmx").
+"""NLU component: recognises a place typed by the user ("Madrid", "estoy en cdmx", "我在北京").
 
-A message that is only a place becomes the intent `inform_place`; a place named after a
-locative word ("... en Madrid", "... in Chicago") becomes the entity `place` of whatever the
-classifier understood. Place names are too many and too varied to learn from examples.
+A message that is only a place (with words such as "I'm in") becomes the intent
+`inform_place`; a place named after a preposition ("... en Madrid") becomes the entity
+`place` of whatever the classifier understood. Place names are too many and too varied to
+learn from examples; the words around them come from dialogues/languages/*.yml.
 """
 
 from __future__ import annotations
@@ -17,39 +18,46 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from services_directory.places import Place, gazetteer, normalize
+from bot.engine.language_resources import place_words
+from services_directory.places import Place, gazetteer, is_unspaced_script, normalize
 
 INFORM_PLACE = "inform_place"
 EMERGENCY = "emergency"
-# Words that introduce a place, and words around a bare place name ("I'm in X now").
-LOCATIVES = frozenset({"in", "near", "at", "around", "en", "cerca", "de", "desde", "por"})
-FILLERS = frozenset({
-    "i", "im", "am", "m", "in", "near", "at", "now", "right", "live", "my", "city", "is",
-    "the", "area", "estoy", "en", "ahora", "vivo", "cerca", "de", "mi", "ciudad", "es", "la",
-    "aqui", "ya", "soy", "here", "i'm",
-})
 # A confident classifier wins over a small town whose name is also a word ("hola", "como").
 CONFIDENT = 0.9
 BIG_CITY = 1_000_000
 
 
-def _bare_place(words: list[str]) -> Place | None:
-    core = [w for w in words if w not in FILLERS]
-    if not core:
+def bare_place(text: str) -> Place | None:
+    """The place, when the message is nothing but a place and the words around one."""
+    prepositions, fillers = place_words()
+    around = prepositions | fillers
+    words = normalize(text).split()
+    if not words:
         return None
-    # Fillers may also be part of a name ("Ciudad de Mexico"): try the whole text first.
-    return gazetteer().lookup(" ".join(words)) or gazetteer().lookup(" ".join(core))
+    core = [w for w in words if w not in around]
+    # Words around a place may be part of its name ("Ciudad de Mexico"): try the whole first.
+    place = gazetteer().lookup(" ".join(words)) or (core and gazetteer().lookup(" ".join(core)))
+    if place or not is_unspaced_script(text):
+        return place or None
+    squeezed = "".join(words)
+    for word in sorted((w for w in around if is_unspaced_script(w)), key=len, reverse=True):
+        squeezed = squeezed.replace(normalize(word).replace(" ", ""), "")
+    return gazetteer().lookup(squeezed) if squeezed else None
 
 
-def _place_after_locative(words: list[str]) -> Place | None:
+def place_in(text: str) -> Place | None:
+    """A place named after a preposition, or written inside unspaced text."""
+    prepositions, _ = place_words()
+    words = normalize(text).split()
     for index, word in enumerate(words):
-        if word not in LOCATIVES:
+        if word not in prepositions:
             continue
         for size in range(4, 0, -1):
             span = words[index + 1 : index + 1 + size]
             if len(span) == size and (place := gazetteer().lookup(" ".join(span))):
                 return place
-    return None
+    return gazetteer().find_unspaced(text) if is_unspaced_script(text) else None
 
 
 def _entity(place: Place) -> dict[str, Any]:
@@ -62,6 +70,7 @@ class PlaceExtractor(GraphComponent):
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> PlaceExtractor:
         gazetteer()  # load at start-up, not on the first survivor's message
+        place_words()
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -74,22 +83,22 @@ class PlaceExtractor(GraphComponent):
 
     def _process(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        if not text or text.startswith("/"):
-            return
-        words = normalize(text).split()
         intent = message.get(INTENT) or {}
-        place = _bare_place(words)
+        if not text or text.startswith("/") or intent.get("name") == EMERGENCY:
+            return
+        place = bare_place(text)
         if place is not None:
             confident = (intent.get("confidence") or 0) >= CONFIDENT
-            if intent.get("name") != EMERGENCY and (
-                not confident or place.population >= BIG_CITY
-            ):
+            # A big city wins over a confident guess only when named by its own name: "daca"
+            # (an alternate name of Dhaka) is also a word.
+            named = normalize(place.name) in normalize(text)
+            if not confident or (named and place.population >= BIG_CITY):
                 message.set(INTENT, {"name": INFORM_PLACE, "confidence": 1.0}, add_to_output=True)
-                ranking = [{"name": INFORM_PLACE, "confidence": 1.0}]
-                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [{"name": INFORM_PLACE, "confidence": 1.0}],
+                            add_to_output=True)
                 message.set(ENTITIES, [*message.get(ENTITIES, []), _entity(place)],
                             add_to_output=True)
                 return
-        place = _place_after_locative(words)
+        place = place_in(text)
         if place is not None:
             message.set(ENTITIES, [*message.get(ENTITIES, []), _entity(place)], add_to_output=True)

@@ -1,0 +1,58 @@
+"""Per-language words the NLU components use: the emergency safety net and place words.
+
+One file per language in dialogues/languages/<lang>.yml (see dialogues/languages/en.yml).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+LANGUAGES_DIR = PROJECT_ROOT / "dialogues" / "languages"
+
+
+@dataclass(frozen=True)
+class LanguageResources:
+    language: str
+    emergency_patterns: tuple[re.Pattern[str], ...]
+    place_prepositions: frozenset[str]
+    place_fillers: frozenset[str]
+
+
+def _strip_marks(pattern: str) -> str:
+    """Patterns are written like the folded text they match; strip marks the same way (but do
+    not casefold: that would turn \\W into \\w)."""
+    decomposed = unicodedata.normalize("NFKD", pattern)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _load(path: Path) -> LanguageResources:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return LanguageResources(
+        language=str(data.get("language") or path.stem),
+        emergency_patterns=tuple(re.compile(_strip_marks(p), re.IGNORECASE)
+                                 for p in data.get("emergency_patterns") or []),
+        place_prepositions=frozenset(str(w).casefold() for w in data.get("place_prepositions")
+                                     or []),
+        place_fillers=frozenset(str(w).casefold() for w in data.get("place_fillers") or []),
+    )
+
+
+@cache
+def all_resources(directory: Path = LANGUAGES_DIR) -> dict[str, LanguageResources]:
+    return {path.stem: _load(path) for path in sorted(directory.glob("*.yml"))}
+
+
+@cache
+def place_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(prepositions, fillers) of every language: the language of a short message is unknown."""
+    resources = all_resources().values()
+    return (frozenset().union(*(r.place_prepositions for r in resources)),
+            frozenset().union(*(r.place_fillers for r in resources)))

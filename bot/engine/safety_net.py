@@ -1,0 +1,54 @@
+"""NLU component: a deliberately high-recall emergency safety net.
+
+Whatever the classifier thought, a message that matches any language's emergency patterns
+(dialogues/languages/*.yml) takes the emergency path: a false alarm shows an emergency number,
+a miss can cost a life. Patterns of every language apply, because the language of a short
+message in a crisis cannot be known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.engine.language_resources import all_resources
+from services_directory.places import fold
+
+EMERGENCY = "emergency"
+
+
+def looks_like_emergency(text: str) -> bool:
+    folded = fold(text)
+    return any(pattern.search(folded) for resources in all_resources().values()
+               for pattern in resources.emergency_patterns)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyNet(GraphComponent):
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SafetyNet:
+        all_resources()  # compile the patterns at start-up
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text and not text.startswith("/") and looks_like_emergency(text):
+                message.set(INTENT, {"name": EMERGENCY, "confidence": 1.0, "safety_net": True},
+                            add_to_output=True)
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                           if r.get("name") != EMERGENCY]
+                message.set(INTENT_RANKING_KEY, [{"name": EMERGENCY, "confidence": 1.0},
+                                                 *ranking], add_to_output=True)
+        return messages
