@@ -52,6 +52,45 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"Model written to {train_model(out)}")
 
 
+def cmd_understand(args: argparse.Namespace) -> None:
+    """One JSON line out per JSON line in; the model is loaded once for the whole batch."""
+    import json
+
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.model_path.is_file():
+        raise UsageError(f"no trained model at {settings.model_path} (train one with "
+                         "`passage train`)")
+    source = sys.stdin if args.jsonl == "-" else _open_input(args.jsonl)
+    from bot.engine import load_agent
+    from bot.understanding import understand
+
+    agent = load_agent(str(settings.model_path))
+
+    async def run() -> None:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text, hint = str(item["text"]), item.get("language")
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(f"passage: line {number}: expected {{\"text\": ...}}", file=sys.stderr)
+                continue
+            print(json.dumps(await understand(agent, text, hint), ensure_ascii=False),
+                  flush=True)
+
+    asyncio.run(run())
+
+
+def _open_input(path: str):  # noqa: ANN202 - a text file
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - read until the process ends
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="passage", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -62,6 +101,10 @@ def parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the dialogue model")
     train.add_argument("--out", help="model file (default: PASSAGE_MODEL)")
     train.set_defaults(func=cmd_train)
+    understand = commands.add_parser("understand", help="intent, need and language per line")
+    understand.add_argument("--jsonl", default="-", metavar="FILE",
+                            help='lines of {"text": ..., "language": optional hint}; - = stdin')
+    understand.set_defaults(func=cmd_understand)
 
     _add_admin_commands(commands)
     return root

@@ -6,4 +6,12 @@ import warnings
 # meant for their developers and reset warning filters on the way. Import it once, quietly.
 with warnings.catch_warnings(record=True):
     warnings.simplefilter("ignore")
-    import rasa.core.agent  # noqa: F401
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
+
+__all__ = ["Agent", "load_agent", "train_nlu"]
+
+
+def load_agent(model_path: str) -> Agent:
+    """A Rasa agent for understanding only (no conversation storage)."""
+    return Agent.load(model_path)

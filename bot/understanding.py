@@ -1,0 +1,42 @@
+"""What a message means, in the contract shape tools and evaluations use:
+{"text", "language", "intent", "need", "confidence"} (need is null unless find_service)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.i18n import supported_language
+from bot.language_detection import confident_language, detect
+
+NEED_PREFIX = "need_"
+NOT_UNDERSTOOD = "nlu_fallback"
+
+
+class Parser(Protocol):
+    async def parse_message(self, text: str) -> dict[str, Any]: ...
+
+
+def contract_intent(parsed: dict[str, Any]) -> tuple[str, str | None, float]:
+    """Rasa's parse -> (intent, need, confidence). A need_X intent is find_service with need X;
+    below the fallback threshold, the best guess is still reported, with its confidence."""
+    intent = parsed.get("intent") or {}
+    name, confidence = intent.get("name") or "out_of_scope", float(intent.get("confidence") or 0)
+    if name == NOT_UNDERSTOOD:
+        ranking = [r for r in parsed.get("intent_ranking") or [] if r["name"] != NOT_UNDERSTOOD]
+        if ranking:
+            name, confidence = ranking[0]["name"], float(ranking[0]["confidence"])
+    if name.startswith(NEED_PREFIX):
+        return "find_service", name.removeprefix(NEED_PREFIX), confidence
+    return name, None, confidence
+
+
+def message_language(text: str, hint: str | None = None) -> str:
+    """Detected when the text is long enough to trust, else the hint, else the best guess."""
+    return (confident_language(text) or supported_language(hint) or detect(text)[0]
+            or "en")
+
+
+async def understand(parser: Parser, text: str, hint: str | None = None) -> dict[str, Any]:
+    intent, need, confidence = contract_intent(await parser.parse_message(text))
+    return {"text": text, "language": message_language(text, hint), "intent": intent,
+            "need": need, "confidence": round(confidence, 4)}
