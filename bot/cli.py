@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import NoReturn
 
 from bot.errors import UsageError
 from bot.logging_setup import configure_logging
@@ -91,8 +92,15 @@ def _open_input(path: str):  # noqa: ANN202 - a text file
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """A mistake on the command line is one line, like every other error (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="passage", description=__doc__)
+    root = _Parser(prog="passage", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the Telegram bot").set_defaults(func=cmd_run)
     chat = commands.add_parser("chat", help="talk to Passage in this terminal")

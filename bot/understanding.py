@@ -10,6 +10,7 @@ from bot.language_detection import confident_language, detect
 
 NEED_PREFIX = "need_"
 NOT_UNDERSTOOD = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
 
 
 class Parser(Protocol):
@@ -17,14 +18,13 @@ class Parser(Protocol):
 
 
 def contract_intent(parsed: dict[str, Any]) -> tuple[str, str | None, float]:
-    """Rasa's parse -> (intent, need, confidence). A need_X intent is find_service with need X;
-    below the fallback threshold, the best guess is still reported, with its confidence."""
+    """Rasa's parse -> (intent, need, confidence), as the bot acts on it: need_X is
+    find_service with need X; below the fallback threshold the bot answers as to something
+    out of scope ("I can only help you find support..."), so that is what is reported."""
     intent = parsed.get("intent") or {}
-    name, confidence = intent.get("name") or "out_of_scope", float(intent.get("confidence") or 0)
+    name, confidence = intent.get("name") or OUT_OF_SCOPE, float(intent.get("confidence") or 0)
     if name == NOT_UNDERSTOOD:
-        ranking = [r for r in parsed.get("intent_ranking") or [] if r["name"] != NOT_UNDERSTOOD]
-        if ranking:
-            name, confidence = ranking[0]["name"], float(ranking[0]["confidence"])
+        return OUT_OF_SCOPE, None, confidence
     if name.startswith(NEED_PREFIX):
         return "find_service", name.removeprefix(NEED_PREFIX), confidence
     return name, None, confidence

@@ -50,9 +50,38 @@ def all_resources(directory: Path = LANGUAGES_DIR) -> dict[str, LanguageResource
     return {path.stem: _load(path) for path in sorted(directory.glob("*.yml"))}
 
 
+ENGLISH = "en"  # mixed into messages in every language
+
+
+def resources_for(languages: list[str] | None) -> list[LanguageResources]:
+    """Those of these languages and English; of every language when the language is unknown."""
+    everything = all_resources()
+    if languages is None:
+        return list(everything.values())
+    return [everything[code] for code in dict.fromkeys([*languages, ENGLISH]) if code in everything]
+
+
 @cache
-def place_words() -> tuple[frozenset[str], frozenset[str]]:
-    """(prepositions, fillers) of every language: the language of a short message is unknown."""
-    resources = all_resources().values()
-    return (frozenset().union(*(r.place_prepositions for r in resources)),
-            frozenset().union(*(r.place_fillers for r in resources)))
+def _place_words(languages: tuple[str, ...] | None) -> tuple[frozenset[str], frozenset[str]]:
+    chosen = resources_for(None if languages is None else list(languages))
+    return (frozenset().union(*(r.place_prepositions for r in chosen)),
+            frozenset().union(*(r.place_fillers for r in chosen)))
+
+
+def place_words(languages: list[str] | None = None) -> tuple[frozenset[str], frozenset[str]]:
+    """(prepositions, fillers) of these languages: Portuguese "em" (in) is Vietnamese "em" (I)."""
+    return _place_words(None if languages is None else tuple(languages))
+
+
+@cache
+def training_vocabulary() -> frozenset[str]:
+    """Every word of the training examples: words people use in messages, which a place
+    lookup must not take for a town of the same name ("casa", "hola", "tulong")."""
+    from services_directory.places import normalize
+
+    words: set[str] = set()
+    for path in (PROJECT_ROOT / "dialogues" / "nlu").glob("*.yml"):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            for line in str(block.get("examples") or "").splitlines():
+                words.update(normalize(line.strip().removeprefix("- ")).split())
+    return frozenset(words)

@@ -2,8 +2,8 @@
 
 Whatever the classifier thought, a message that matches any language's emergency patterns
 (dialogues/languages/*.yml) takes the emergency path: a false alarm shows an emergency number,
-a miss can cost a life. Patterns of every language apply, because the language of a short
-message in a crisis cannot be known.
+a miss can cost a life. The patterns of the message's likely languages and English apply,
+and those of every language when the language cannot be told.
 """
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.engine.language_resources import all_resources
+from bot.engine.language_identifier import likely_languages
+from bot.engine.language_resources import all_resources, resources_for
 from services_directory.places import fold
 
 EMERGENCY = "emergency"
 
 
-def looks_like_emergency(text: str) -> bool:
+def looks_like_emergency(text: str, languages: list[str] | None = None) -> bool:
+    """Patterns of the message's likely languages and English; of all languages when the
+    language cannot be told (short messages)."""
     folded = fold(text)
-    return any(pattern.search(folded) for resources in all_resources().values()
+    return any(pattern.search(folded) for resources in resources_for(languages)
                for pattern in resources.emergency_patterns)
 
 
@@ -44,7 +47,8 @@ class SafetyNet(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if text and not text.startswith("/") and looks_like_emergency(text):
+            if (text and not text.startswith("/")
+                    and looks_like_emergency(text, likely_languages(message))):
                 message.set(INTENT, {"name": EMERGENCY, "confidence": 1.0, "safety_net": True},
                             add_to_output=True)
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
