@@ -38,12 +38,10 @@ def build_passage(settings: Settings) -> Passage:
     from bot.conversation import Passage
     from bot.engine.conversation_engine import ConversationEngine
     from bot.engine.tracker_store import EncryptedSQLTrackerStore
-    from bot.language_detection import detect
     from bot.profiles import Profiles
     from encryption import current
 
     runtime.configure(engine)
-    detect("warm up the language models")  # loaded now, not during someone's first message
     conversation_engine = ConversationEngine.load(settings.model_path,
                                                   EncryptedSQLTrackerStore(engine))
     return Passage(conversation_engine, Profiles(engine), current())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -49,10 +50,23 @@ def keys_rotate(args: argparse.Namespace) -> None:
           f"active, {report.reencrypted} values re-encrypted.")
 
 
+class _SnippetLoader(yaml.SafeLoader):
+    """YAML 1.1 reads an unquoted 17:00 as the number 1020 (base 60); opening hours must stay
+    text. Only plain decimal integers are integers here."""
+
+
+_SnippetLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:int"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SnippetLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9]*)$"), list("-+0123456789"))
+
+
 def _read_snippet(source: str) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)  # JSON is YAML too
+        data = yaml.load(text, Loader=_SnippetLoader)  # noqa: S506 - a safe loader; JSON is YAML
     except FileNotFoundError:
         raise UsageError(f"not found: {source}") from None
     except yaml.YAMLError as error:

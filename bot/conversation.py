@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.engine.conversation_engine import ConversationEngine
 from bot.i18n import conversation_language, supported_language
-from bot.language_detection import confident_language
+from bot.language_detection import written_language
 from bot.profiles import Profiles
 from bot.render import Reply, render
 from encryption import Crypto
@@ -69,7 +69,7 @@ class Passage:
     async def _follow_written_language(self, person: Person, text: str) -> str | None:
         """Answer in the language someone writes in, unless they chose one themselves. Only
         messages long enough to judge count; returns the new language when it changed."""
-        written = confident_language(text)
+        written = written_language(await self._engine.parse(text))
         if written is None:
             return None
         choice = await self._profiles.language(self.pseudonym(person))

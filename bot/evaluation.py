@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.language_detection import detect
+from bot.language_detection import identified_language, long_enough
 from bot.settings import PROJECT_ROOT
 from bot.understanding import contract_intent
 
@@ -111,12 +111,12 @@ def heldout_examples(directory: Path = HELDOUT_DIR) -> list[Example]:
 
 async def _predict(agent, examples: list[Example], scores: dict[str, Scores]) -> None:  # noqa: ANN001
     for example in examples:
-        intent, need, _ = contract_intent(await agent.parse_message(example.text))
+        parsed = await agent.parse_message(example.text)
+        intent, need, _ = contract_intent(parsed)
         scores[example.language].add(example, intent, need)
-        if len(example.text.split()) >= 3 or len(example.text) >= 6 and example.language in (
-                "zh", "th"):
+        if long_enough(example.text):
             scores[example.language].language_checks.append(
-                detect(example.text)[0] == example.language)
+                identified_language(parsed)[0] == example.language)
 
 
 def evaluate_heldout(model_path: Path) -> dict[str, Scores]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bot.i18n import supported_language
-from bot.language_detection import confident_language, detect
+from bot.language_detection import identified_language, written_language
 
 NEED_PREFIX = "need_"
 NOT_UNDERSTOOD = "nlu_fallback"
@@ -30,13 +30,14 @@ def contract_intent(parsed: dict[str, Any]) -> tuple[str, str | None, float]:
     return name, None, confidence
 
 
-def message_language(text: str, hint: str | None = None) -> str:
-    """Detected when the text is long enough to trust, else the hint, else the best guess."""
-    return (confident_language(text) or supported_language(hint) or detect(text)[0]
-            or "en")
+def message_language(parsed: dict[str, Any], hint: str | None = None) -> str:
+    """Identified when the text is long enough to trust, else the hint, else the best guess."""
+    return (written_language(parsed) or supported_language(hint)
+            or identified_language(parsed)[0] or "en")
 
 
 async def understand(parser: Parser, text: str, hint: str | None = None) -> dict[str, Any]:
-    intent, need, confidence = contract_intent(await parser.parse_message(text))
-    return {"text": text, "language": message_language(text, hint), "intent": intent,
+    parsed = await parser.parse_message(text)
+    intent, need, confidence = contract_intent(parsed)
+    return {"text": text, "language": message_language(parsed, hint), "intent": intent,
             "need": need, "confidence": round(confidence, 4)}

@@ -18,6 +18,7 @@ from services_directory import audit, hsds, store
 from services_directory.importer import Problem, validator
 from services_directory.index import search_index
 from services_directory.needs import NEEDS
+from services_directory.places import gazetteer
 
 
 class AdminError(Exception):
@@ -58,6 +59,7 @@ def _validate(service: dict[str, Any]) -> None:
 def _save(engine: Engine, service: dict[str, Any], action: str) -> list[str]:
     _validate(service)
     rows = hsds.flatten(service)
+    gazetteer()  # loads in seconds the first time: not while holding the database's write lock
     with engine.begin() as connection:
         store.upsert(connection, rows)
         store.drop_missing_children(connection, service)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from services_directory import audit, hsds, store
 from services_directory.hsds import Row
+from services_directory.places import gazetteer
 
 ROOT_ENTITIES = ("service", "organization", "location", "service_at_location", "taxonomy",
                  "taxonomy_term")
@@ -118,7 +119,10 @@ def read_json(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[Proble
 def _check_cell(entity: str, spec: dict[str, Any], value: str) -> str | None:
     constraints = spec.get("constraints") or {}
     if value == "":
-        return "required" if constraints.get("required") else None
+        # An empty cell in a required text column is an empty text, which HSDS JSON allows.
+        missing = constraints.get("required") and (spec["name"] == "id"
+                                                    or spec.get("type") != "string")
+        return "required" if missing else None
     kind = spec.get("type")
     if kind in ("number", "integer"):
         try:
@@ -163,15 +167,16 @@ def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem],
             if missing:
                 problems.append(Problem(f"{csv_path}:1", f"missing column(s) {', '.join(missing)}"))
                 continue
+            starts_on = reader.line_num + 1  # a row with quoted line breaks spans lines
             for row in reader:
-                line = reader.line_num
+                line, starts_on = starts_on, reader.line_num + 1
                 bad = [f"{name}: {why}" for name, spec in specs.items()
                        if (why := _check_cell(entity, spec, row.get(name) or ""))]
                 if bad:
                     problems.extend(Problem(f"{csv_path}:{line}", b) for b in bad)
                     continue
                 rows.setdefault(entity, []).append(
-                    {name: row.get(name) or None for name in specs})
+                    {name: row.get(name) for name in specs if name in row})
     return rows, problems, set()
 
 
@@ -213,6 +218,7 @@ def _flatten_all(objects: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Ro
 def _write(engine: Engine, rows_by_entity: dict[str, list[Row]],
            objects: list[tuple[str, dict[str, Any]]] | None, report: ImportReport,
            progress_factory: ProgressFactory | None) -> None:
+    gazetteer()  # loads in seconds the first time: not while holding the database's write lock
     with engine.begin() as connection:
         store.upsert(connection, rows_by_entity)
         for entity, obj in objects or []:

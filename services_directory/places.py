@@ -71,8 +71,9 @@ class Gazetteer:
             names.update(
                 normalize(alt)
                 for alt in city.get("alternatenames", [])
-                if len(alt) >= _MIN_ALTERNATE_LENGTH
-                or (len(alt) >= 2 and is_unspaced_script(alt))  # 北京, 上海
+                if _written_in_our_scripts(alt)
+                and (len(alt) >= _MIN_ALTERNATE_LENGTH
+                     or (len(alt) >= 2 and is_unspaced_script(alt)))  # 北京, 上海
             )
             for name in names:
                 if name and len(name.split()) <= _MAX_WORDS_IN_NAME:
@@ -157,6 +158,13 @@ class Gazetteer:
 
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
+# Latin (with Vietnamese), Cyrillic, Arabic, Thai and Chinese: the scripts of our languages.
+_OUR_SCRIPTS = re.compile("^[\\s\\d\\W\u0000-\u024f\u1e00-\u1eff\u0400-\u04ff\u0600-\u06ff"
+                          "\u0e00-\u0e7f\u4e00-\u9fff]+$")
+
+
+def _written_in_our_scripts(name: str) -> bool:
+    return bool(_OUR_SCRIPTS.match(name))
 
 
 def _uninflected(key: str) -> list[str]:

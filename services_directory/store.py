@@ -33,8 +33,9 @@ def _typed(entity: str, row: Row) -> Row:
     out: Row = {}
     for field in hsds.descriptor()[entity]:
         value = row.get(field["name"])
-        if value == "":
-            value = None
+        required = (field.get("constraints") or {}).get("required")
+        if value == "" and not (required and field["type"] == "string"):
+            value = None  # an empty required text (HSDS allows "") stays, so it validates
         if value is not None and field["type"] in ("number", "integer"):
             value = float(value)
         elif value is not None and field["type"] == "boolean" and isinstance(value, str):

@@ -1,0 +1,118 @@
+"""Someone who copies the database file learns no secret place: the raw bytes hold no name of a
+confidential service, no address, no phone number and no coordinate of any location."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage import all_metadata
+from encryption import DecryptionError
+from encryption.columns import encrypted_columns
+from services_directory import hsds
+from services_directory.importer import import_path
+from tests.services_directory.conftest import SAMPLE
+
+
+def _walk(value: object, key: str = ""):  # noqa: ANN202 - yields (key, value) pairs
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield name, item
+            yield from _walk(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, key)
+
+
+def _locations(services: list[dict]) -> list[dict]:
+    return [link["location"] for service in services
+            for link in service.get("service_at_locations") or [] if link.get("location")]
+
+
+def secrets_of_the_sample() -> dict[str, str]:
+    """Each secret in the sample, exactly as written there (coordinates with their own
+    digits), with what it is."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    services = json.loads(text, parse_float=str)  # "40.41" stays "40.41", "-3.7" stays "-3.7"
+    secrets: dict[str, str] = {}
+    for service in services:
+        locations = _locations([service])
+        if any(str(location.get("confidential")).lower() == "true" for location in locations):
+            secrets[service["name"]] = "name of a confidential service"
+            secrets.update({location["name"]: "name of a confidential location"
+                            for location in locations if location.get("name")})
+    for location in _locations(services):
+        for axis in ("latitude", "longitude"):
+            secrets[str(location[axis])] = f"{axis} of location {location['id']}"
+        for address in location.get("addresses") or []:
+            for line in ("address_1", "address_2"):
+                if address.get(line):
+                    secrets[address[line]] = "address line"
+    for key, value in _walk(services):
+        if key == "phones":
+            secrets.update({phone["number"]: "phone number" for phone in value})
+    return secrets
+
+
+def _raw_files(database_file: Path) -> bytes:
+    files = [database_file, Path(f"{database_file}-wal")]
+    return b"".join(path.read_bytes() for path in files if path.exists())
+
+
+def _ciphertexts(database_file: Path) -> list[bytes]:
+    with sqlite3.connect(database_file) as connection:
+        return [bytes(blob) for table, column in encrypted_columns(all_metadata())
+                for (blob,) in connection.execute(f'SELECT "{column.name}" FROM "{table.name}" '
+                                                  f'WHERE "{column.name}" IS NOT NULL')]
+
+
+@pytest.fixture(scope="module")
+def sample_directory(module_directory):  # noqa: ANN001, ANN201 - a Directory
+    directory = module_directory("sample")
+    assert import_path(directory.engine, SAMPLE).imported
+    return directory
+
+
+def test_the_secrets_checked_cover_every_location_of_the_sample():
+    secrets = secrets_of_the_sample()
+    kinds = list(secrets.values())
+    assert kinds.count("name of a confidential service") >= 9
+    assert kinds.count("address line") >= 40
+    assert kinds.count("phone number") >= 40
+    assert {"40.41", "-3.7", "Casa Alba safe house", "Calle de Embajadores 41",
+            "+34 91 000 0017"} <= set(secrets)
+
+
+def test_the_raw_database_file_reveals_no_secret_place(sample_directory):
+    raw = _raw_files(sample_directory.database_file)
+    # The scan reads what is really there: what is not secret is stored as written.
+    assert "Fundación Alcázar de Luz".encode() in raw
+    found = {secret: kind for secret, kind in secrets_of_the_sample().items()
+             if secret.encode() in raw}
+    # A short secret may turn up by chance inside random ciphertext bytes; only a secret
+    # found outside every ciphertext is a leak.
+    ciphertexts = _ciphertexts(sample_directory.database_file)
+    leaks = {secret: kind for secret, kind in found.items()
+             if not any(secret.encode() in blob for blob in ciphertexts)}
+    assert leaks == {}
+
+
+def test_a_ciphertext_moved_to_another_column_does_not_decrypt(sample_directory):
+    engine = sample_directory.use()
+    address, phone = hsds.TABLES["address"], hsds.TABLES["phone"]
+    with sqlite3.connect(sample_directory.database_file) as connection:
+        address_id, blob = connection.execute(
+            "SELECT id, address_1 FROM hsds_address WHERE address_1 IS NOT NULL").fetchone()
+        phone_id = connection.execute("SELECT id FROM hsds_phone").fetchone()[0]
+        connection.execute("UPDATE hsds_phone SET number = ? WHERE id = ?", (blob, phone_id))
+    with engine.connect() as connection:
+        # Where it belongs, the ciphertext reads back ...
+        assert connection.execute(select(address.c.address_1).where(
+            address.c.id == address_id)).scalar_one()
+        # ... in another column, the same bytes are refused.
+        with pytest.raises(DecryptionError):
+            connection.execute(select(phone.c.number).where(phone.c.id == phone_id)).scalar_one()
