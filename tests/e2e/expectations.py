@@ -7,6 +7,9 @@ from tests.conftest import SAMPLE_DIRECTORY
 
 MADRID = (40.4168, -3.7038)
 CHICAGO = (41.8781, -87.6298)
+LONDON = (51.5072, -0.1276)
+LOS_ANGELES = (34.0522, -118.2437)
+MANILA = (14.5995, 120.9842)
 
 
 def _km(lat1, lon1, lat2, lon2):

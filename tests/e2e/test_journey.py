@@ -5,15 +5,33 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram.ext import Application
 
+from bot.render import render
 from bot.telegram_app import ALLOWED_UPDATES, build_application
-from tests.e2e.expectations import CHICAGO, MADRID, nearest_service_name
+from bot.terminal_chat import plain
+from tests.e2e.expectations import (
+    CHICAGO,
+    LONDON,
+    LOS_ANGELES,
+    MADRID,
+    MANILA,
+    nearest_service_name,
+)
 from tests.fake_bot_api import inline_buttons, reply_buttons
 
+# One journey per language: someone with no place to sleep tonight, in their own words.
 JOURNEYS = {
-    "en": {"need_text": "I have nowhere to sleep tonight", "where": CHICAGO,
-           "greeting": "a bot, not a person", "asks_where": "Where are you?"},
-    "es": {"need_text": "no tengo dónde dormir esta noche", "where": MADRID,
-           "greeting": "un bot, no una persona", "asks_where": "¿Dónde estás?"},
+    "en": ("I have nowhere to sleep tonight", CHICAGO),
+    "es": ("no tengo dónde dormir esta noche", MADRID),
+    "fr": ("je n'ai nulle part où dormir ce soir", MADRID),
+    "pt": ("não tenho onde dormir esta noite", LOS_ANGELES),
+    "ru": ("мне негде спать сегодня ночью", LONDON),
+    "uk": ("мені ніде спати сьогодні вночі", LONDON),
+    "ar": ("ما عندي مكان أنام فيه الليلة", LONDON),
+    "zh": ("我今晚没有地方睡觉", LOS_ANGELES),
+    "vi": ("tối nay tôi không có chỗ ngủ", CHICAGO),
+    "tl": ("wala akong matutulugan ngayong gabi", MANILA),
+    "th": ("คืนนี้ฉันไม่มีที่นอน", LOS_ANGELES),
+    "ro": ("nu am unde să dorm în seara asta", MADRID),
 }
 
 
@@ -30,25 +48,31 @@ async def bot(fake_telegram, passage) -> AsyncIterator[Application]:
     await application.shutdown()
 
 
+def in_language(key: str, language: str) -> str:
+    """What a message says in that language, as the person sees it (HTML removed)."""
+    return plain(render({"message": key}, language).text)
+
+
 @pytest.mark.parametrize("language", sorted(JOURNEYS))
 async def test_from_start_to_the_nearest_shelter(fake_telegram, bot, language):
-    journey = JOURNEYS[language]
+    need_text, where = JOURNEYS[language]
     user = fake_telegram.new_user(language_code=language)
 
     await fake_telegram.send_text(user, "/start")
     [welcome] = await fake_telegram.wait_for_bot_messages(user)
-    assert journey["greeting"] in welcome["text"]
+    assert welcome["text"] == in_language("welcome", language)
+    assert language == "en" or welcome["text"] != in_language("welcome", "en")
     menu = [data for _, data in inline_buttons(welcome)]
     assert menu == ["/emergency", "/find_service", "/talk_to_human", "/change_language"]
 
-    await fake_telegram.send_text(user, journey["need_text"])
+    await fake_telegram.send_text(user, need_text)
     [ask] = await fake_telegram.wait_for_bot_messages(user)
-    assert journey["asks_where"] in ask["text"]
+    assert ask["text"] == in_language("ask_location", language)
     assert any(b.get("request_location") for b in reply_buttons(ask))
 
-    await fake_telegram.share_location(user, *journey["where"])
+    await fake_telegram.share_location(user, *where)
     [results] = await fake_telegram.wait_for_bot_messages(user)
-    assert nearest_service_name("shelter", *journey["where"]) in results["text"]
+    assert nearest_service_name("shelter", *where) in results["text"]
     assert fake_telegram.rejected == []
 
 
