@@ -119,3 +119,23 @@ async def test_forget_me_erases_the_conversation_and_the_language(passage, datab
 async def test_understanding(passage, text, intent):
     parsed = await passage._engine.parse(text)
     assert parsed["intent"]["name"] == intent
+
+
+async def test_a_long_message_in_another_language_switches_visibly(passage, fresh_chat_id):
+    person = Person(fresh_chat_id, "en")  # the phone is set to English
+    replies = await passage.on_text(person, "je n'ai nulle part où dormir ce soir")
+    assert replies[0].text.startswith("Où es-tu")  # answered in French
+    assert "/language" in replies[-1].text and "Français" in replies[-1].text  # and said so
+
+
+async def test_a_short_message_never_switches_the_language(passage, fresh_chat_id):
+    person = Person(fresh_chat_id, "en")
+    await passage.on_text(person, "merci")
+    assert await passage.language(person) == "en"
+
+
+async def test_a_chosen_language_is_kept_whatever_is_written(passage, fresh_chat_id):
+    person = Person(fresh_chat_id, "en")
+    await passage.on_button(person, "lang:es")
+    await passage.on_text(person, "je n'ai nulle part où dormir ce soir")
+    assert await passage.language(person) == "es"

@@ -1,0 +1,48 @@
+"""The language packs: consistent, leak-free, and a safety net that catches what it must."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.engine.language_resources import all_resources
+from bot.engine.safety_net import looks_like_emergency
+from bot.evaluation import HELDOUT_DIR, NLU_DIR, heldout_examples, training_examples
+from bot.i18n import SUPPORTED_LANGUAGES
+from services_directory.places import normalize
+
+TRAINING = training_examples()
+
+
+def test_every_language_has_a_complete_pack():
+    for language in SUPPORTED_LANGUAGES:
+        assert (NLU_DIR / f"{language}.yml").exists()
+        assert (HELDOUT_DIR / f"{language}.jsonl").exists()
+        assert all_resources()[language].emergency_patterns, language
+
+
+@pytest.mark.parametrize("path", sorted(NLU_DIR.glob("*.yml")), ids=lambda p: p.stem)
+def test_every_intent_block_says_its_language(path: Path):
+    """The language identifier learns from this metadata."""
+    blocks = (yaml.safe_load(path.read_text(encoding="utf-8")) or {})["nlu"]
+    assert all((b.get("metadata") or {}).get("language") == path.stem for b in blocks)
+
+
+def test_held_out_messages_were_never_trained_on():
+    trained = {normalize(e.text) for e in TRAINING}
+    leaked = [e.text for e in heldout_examples() if normalize(e.text) in trained]
+    assert leaked == []
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_the_safety_net_catches_every_emergency_example(language):
+    emergencies = [e.text for e in TRAINING if e.language == language and e.intent == "emergency"]
+    missed = [text for text in emergencies if not looks_like_emergency(text, [language])]
+    assert len(emergencies) >= 80 and missed == []
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_the_safety_net_rarely_raises_false_alarms(language):
+    others = [e.text for e in TRAINING if e.language == language and e.intent != "emergency"]
+    alarms = [text for text in others if looks_like_emergency(text, [language])]
+    assert len(alarms) <= 0.01 * len(others), alarms[:10]
