@@ -129,11 +129,13 @@ def evaluate_heldout(model_path: Path) -> dict[str, Scores]:
 
 
 def _write_nlu(examples: list[Example], names: dict[Example, str], path: Path) -> None:
-    by_intent: dict[str, list[str]] = defaultdict(list)
+    """Training data in the shape of dialogues/nlu: blocks per intent and language."""
+    blocks_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for example in examples:
-        by_intent[names[example]].append(example.text)
-    blocks = [{"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
-              for intent, texts in by_intent.items()]
+        blocks_of[(names[example], example.language)].append(example.text)
+    blocks = [{"intent": intent, "metadata": {"language": language},
+               "examples": "".join(f"- {t}\n" for t in texts)}
+              for (intent, language), texts in blocks_of.items()]
     path.write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True),
                     encoding="utf-8")
 
