@@ -86,9 +86,6 @@ class Crypto:
         except InvalidTag:
             raise DecryptionError("wrong key, tampered data or wrong context") from None
 
-    def key_id_of(self, blob: bytes) -> int:
-        return blob[1]
-
     def pseudonym(self, namespace: str, identifier: str | int) -> str:
         """A stable keyed hash: the same person always maps to the same key, and back only by
         brute force with the key in hand."""

@@ -10,13 +10,10 @@ same twelve languages) got 93.5 %. Adds {"language": {"name": code, "confidence"
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import METADATA, METADATA_INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -25,11 +22,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from bot.engine.skops_storage import load_sklearn, save_sklearn
+from bot.engine.sklearn_component import SklearnComponent
 
 logger = logging.getLogger(__name__)
 LANGUAGE = "language"
-FILE_NAME = "language_identifier.skops"
 
 
 def example_language(message: Message) -> str | None:
@@ -47,17 +43,8 @@ def build_model() -> Pipeline:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LanguageIdentifier(GraphComponent):
-    def __init__(self, model_storage: ModelStorage, resource: Resource,
-                 model: Pipeline | None = None) -> None:
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-
-    @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LanguageIdentifier:
-        return cls(model_storage, resource)
+class LanguageIdentifier(SklearnComponent):
+    FILE_NAME = "language_identifier.skops"
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples
@@ -68,14 +55,8 @@ class LanguageIdentifier(GraphComponent):
         self.model = build_model()
         self.model.fit([e.get(TEXT) for e in examples],
                        np.array([example_language(e) for e in examples]))
-        with self._model_storage.write_to(self._resource) as directory:
-            save_sklearn(self.model, directory / FILE_NAME)
+        self.persist()
         return self._resource
-
-    @classmethod
-    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> LanguageIdentifier:
-        return cls(model_storage, resource, load_sklearn(model_storage, resource, FILE_NAME))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

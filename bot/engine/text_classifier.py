@@ -14,10 +14,8 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -27,12 +25,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from bot.engine.skops_storage import load_sklearn, save_sklearn
+from bot.engine.sklearn_component import SklearnComponent
 from services_directory.places import fold
 
 logger = logging.getLogger(__name__)
 RANKING_LENGTH = 10
-FILE_NAME = "text_classifier.skops"
 
 
 def build_model(c: float = 0.7, calibration_folds: int = 3) -> Pipeline:
@@ -47,22 +44,12 @@ def build_model(c: float = 0.7, calibration_folds: int = 3) -> Pipeline:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class TextClassifier(IntentClassifier, GraphComponent):
+class TextClassifier(IntentClassifier, SklearnComponent):
+    FILE_NAME = "text_classifier.skops"
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"C": 0.7, "calibration_folds": 3}
-
-    def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
-                 resource: Resource, model: Pipeline | None = None) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-
-    @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> TextClassifier:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -78,16 +65,6 @@ class TextClassifier(IntentClassifier, GraphComponent):
         self.model.fit([fold(e.get(TEXT)) for e in examples], labels)
         self.persist()
         return self._resource
-
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            save_sklearn(self.model, directory / FILE_NAME)
-
-    @classmethod
-    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> TextClassifier:
-        return cls(config, model_storage, resource,
-                   load_sklearn(model_storage, resource, FILE_NAME))
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None:
