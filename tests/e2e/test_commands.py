@@ -2,6 +2,7 @@
 TELEGRAM_API_BASE_URL, and `passage chat` in a terminal."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -72,3 +73,21 @@ def test_a_missing_file_is_one_clear_line(settings, tmp_path, variable, expected
         env=_env(settings, **{variable: str(missing)}))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [expected.format(path=missing)]
+
+
+def test_passage_understand_answers_one_line_per_line(settings):
+    lines = "\n".join([
+        json.dumps({"text": "no tengo dónde dormir esta noche"}),
+        json.dumps({"text": "they locked me in the room, help", "language": "en"}),
+        "not json",
+        json.dumps({"text": "ok", "language": "fr"}),
+    ]) + "\n"
+    done = subprocess.run([PASSAGE, "understand", "--jsonl", "-"], input=lines,
+                          capture_output=True, text=True, env=_env(settings),
+                          timeout=STARTUP_SECONDS)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(a["intent"], a["need"], a["language"]) for a in answers] == [
+        ("find_service", "shelter", "es"), ("emergency", None, "en"), ("affirm", None, "fr")]
+    assert all(set(a) == {"text", "language", "intent", "need", "confidence"} for a in answers)
+    assert "line 3" in done.stderr
