@@ -6,8 +6,10 @@ import getpass
 import os
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.engine import Connection
+
+from services_directory.bulk import insert_rows
 
 metadata = MetaData()
 audit_log = Table(
@@ -33,6 +35,6 @@ def record(connection: Connection, action: str, entity: str, ids: list[str]) -> 
     now = datetime.now(timezone.utc)
     who = actor()
     if ids:
-        connection.execute(insert(audit_log), [
+        insert_rows(connection, audit_log, [
             {"at": now, "actor": who, "action": action, "entity": entity, "entity_id": i}
             for i in ids])

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from services_directory import audit, hsds, store
 from services_directory.hsds import Row
@@ -116,6 +116,15 @@ def read_json(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[Proble
     return valid, problems
 
 
+def _can_fail(spec: dict[str, Any]) -> bool:
+    """Whether `_check_cell` can find anything wrong in this column (most are free text)."""
+    constraints = spec.get("constraints") or {}
+    return (spec.get("type") in ("number", "integer", "boolean") or spec.get("format") == "uuid"
+            or bool(constraints.get("enum"))
+            or bool(constraints.get("required")
+                    and (spec["name"] == "id" or spec.get("type") != "string")))
+
+
 def _check_cell(entity: str, spec: dict[str, Any], value: str) -> str | None:
     constraints = spec.get("constraints") or {}
     if value == "":
@@ -167,10 +176,11 @@ def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem],
             if missing:
                 problems.append(Problem(f"{csv_path}:1", f"missing column(s) {', '.join(missing)}"))
                 continue
+            checked = [(name, spec) for name, spec in specs.items() if _can_fail(spec)]
             starts_on = reader.line_num + 1  # a row with quoted line breaks spans lines
             for row in reader:
                 line, starts_on = starts_on, reader.line_num + 1
-                bad = [f"{name}: {why}" for name, spec in specs.items()
+                bad = [f"{name}: {why}" for name, spec in checked
                        if (why := _check_cell(entity, spec, row.get(name) or ""))]
                 if bad:
                     problems.extend(Problem(f"{csv_path}:{line}", b) for b in bad)
@@ -220,21 +230,35 @@ def _write(engine: Engine, rows_by_entity: dict[str, list[Row]],
            progress_factory: ProgressFactory | None) -> None:
     gazetteer()  # loads in seconds the first time: not while holding the database's write lock
     with engine.begin() as connection:
-        store.upsert(connection, rows_by_entity)
-        for entity, obj in objects or []:
-            if entity == "service":
-                store.drop_missing_children(connection, obj)
-        touched = store.service_ids_touching(rows_by_entity, connection)
-        progress = progress_factory(len(touched)) if progress_factory else None
-        done = 0
-        for batch in store.chunks(sorted(touched)):
-            report.warnings.extend(store.reindex(connection, batch))
-            done += len(batch)
-            if progress:
-                progress(done)
+        first_import = store.directory_is_empty(connection)
+        written = store.upsert(connection, rows_by_entity)
+        services = [obj for entity, obj in objects or [] if entity == "service"]
+        for service in services:
+            store.drop_missing_children(connection, service)
+        if first_import:  # the rows in memory are the whole directory: index from them
+            store.drop_missing_children_in(written, services)
+            total = len(written.get("service", []))
+            progress = progress_factory(total) if progress_factory else None
+            report.warnings.extend(
+                store.index_from_rows(connection, hsds.RowIndex(written), progress))
+        else:
+            _reindex_touched(connection, rows_by_entity, report, progress_factory)
         report.services = len({str(r["id"]) for r in rows_by_entity.get("service", [])})
         for entity, rows in rows_by_entity.items():
             audit.record(connection, "import", entity, [str(r["id"]) for r in rows])
+
+
+def _reindex_touched(connection: Connection, rows_by_entity: dict[str, list[Row]],
+                     report: ImportReport, progress_factory: ProgressFactory | None) -> None:
+    """A partial update: the index entries of every service it may change, from the database."""
+    touched = store.service_ids_touching(rows_by_entity, connection)
+    progress = progress_factory(len(touched)) if progress_factory else None
+    done = 0
+    for batch in store.chunks(sorted(touched)):
+        report.warnings.extend(store.reindex(connection, batch))
+        done += len(batch)
+        if progress:
+            progress(done)
 
 
 def terminal_progress(total: int) -> Callable[[int], None] | None:

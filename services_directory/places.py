@@ -54,6 +54,7 @@ class Gazetteer:
             {p for places in places_by_name.values() for p in places},
             key=lambda p: p.latitude,
         )
+        self._windows: dict[tuple[int, int, int, int], list[Place]] = {}
 
     @classmethod
     def from_geonames(cls) -> Gazetteer:
@@ -137,14 +138,16 @@ class Gazetteer:
 
     def _around(self, latitude: float, lat_window: float, longitude: float,
                 lon_window: float) -> list[Place]:
-        """The places in the whole-degree squares covering the window, in `_all`'s order."""
-        found = [item
-                 for row in range(math.floor(latitude - lat_window),
-                                  math.floor(latitude + lat_window) + 1)
-                 for column in range(math.floor(longitude - lon_window),
-                                     math.floor(longitude + lon_window) + 1)
-                 for item in self._squares.get((row, column), ())]
-        return [place for _, place in sorted(found)]
+        """The places in the whole-degree squares covering the window, in `_all`'s order
+        (kept per window: an import asks about the same few squares again and again)."""
+        rows = (math.floor(latitude - lat_window), math.floor(latitude + lat_window) + 1)
+        columns = (math.floor(longitude - lon_window), math.floor(longitude + lon_window) + 1)
+        key = rows + columns
+        if key not in self._windows:
+            found = [item for row in range(*rows) for column in range(*columns)
+                     for item in self._squares.get((row, column), ())]
+            self._windows[key] = [place for _, place in sorted(found)]
+        return self._windows[key]
 
     @cached_property
     def _squares(self) -> dict[tuple[int, int], list[tuple[int, Place]]]:

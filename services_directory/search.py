@@ -122,10 +122,35 @@ def _days_since_verified(row) -> int:  # noqa: ANN001 - a Row
         return 0
 
 
-def _rank_key(candidate: tuple) -> tuple:
-    km, open_now, row = candidate
-    band = distance_band(km) or (MAX_DISTANCE_KM, MAX_DISTANCE_KM)
-    return (band[0], open_now is not True, _days_since_verified(row), km)
+def _band_low(km: float) -> float:
+    return (distance_band(km) or (MAX_DISTANCE_KM, MAX_DISTANCE_KM))[0]
+
+
+class _OpenNow:
+    """is_open per row, computed once per distinct (hours, time zone) in a search."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._known: dict[tuple[str, str], bool | None] = {}
+
+    def __call__(self, row) -> bool | None:  # noqa: ANN001 - a Row
+        key = (row.hours, row.timezone)
+        if key not in self._known:
+            self._known[key] = is_open(json.loads(row.hours), row.timezone, self.now)
+        return self._known[key]
+
+
+def _best(found: list[tuple], limit: int, open_now: _OpenNow) -> list[tuple]:
+    """The first `limit` of `found` (km, band low, row) by distance band, then open now, then
+    verified most recently, then distance. Open-now is only worked out in the bands that
+    decide the answer; the sort is stable, as it always was."""
+    if not found:
+        return []
+    lows = sorted(low for _, low, _ in found)
+    last_low = lows[min(limit, len(lows)) - 1]
+    ranked = [(km, low, open_now(row), row) for km, low, row in found if low <= last_low]
+    ranked.sort(key=lambda c: (c[1], c[2] is not True, _days_since_verified(c[3]), c[0]))
+    return [(km, now_open, row) for km, _, now_open, row in ranked[:limit]]
 
 
 def search(
@@ -137,38 +162,43 @@ def search(
     now: datetime | None = None,
 ) -> list[ServiceMatch]:
     """Places offering `need` within MAX_DISTANCE_KM of `near`, best first: distance band,
-    then open now, then verified most recently, then distance."""
+    then open now, then verified most recently, then distance.
+
+    Only coordinates are decrypted to rank; what is shown (`display`) only for the winners."""
     filters = filters or SearchFilters()
-    now = now or datetime.now(timezone.utc)
+    open_now = _OpenNow(now or datetime.now(timezone.utc))
     origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
     conditions = _conditions(need, filters)
+    columns = [c for c in search_index.columns if c.name != "display"]
     seen: set[str] = set()
-    found: list[tuple] = []
-    for ring in RINGS:
-        cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
-        seen.update(cells)
-        query = select(search_index).where(search_index.c.cell.in_(cells), *conditions)
-        with engine.connect() as connection:
-            rows = connection.execute(query).all()
-        for row in rows:
-            lat, lon = (float(v) for v in row.coordinates.split(","))
-            km = haversine_km(near.latitude, near.longitude, lat, lon)
-            if km > MAX_DISTANCE_KM:
-                continue
-            open_now = is_open(json.loads(row.hours), row.timezone, now)
-            if filters.open_now and open_now is not True:
-                continue
-            found.append((km, open_now, row))
-        found.sort(key=_rank_key)
-        if len(found) >= limit:
-            last_band = distance_band(found[limit - 1][0]) or (0, MAX_DISTANCE_KM)
-            if last_band[1] <= _guaranteed_km(ring):
-                break
-    return [_match(km, open_now, row) for km, open_now, row in found[:limit]]
+    found: list[tuple] = []  # (km, band low, row)
+    with engine.connect() as connection:
+        for ring in RINGS:
+            cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
+            seen.update(cells)
+            query = select(*columns).where(search_index.c.cell.in_(cells), *conditions)
+            for row in connection.execute(query):
+                lat, lon = (float(v) for v in row.coordinates.split(","))
+                km = haversine_km(near.latitude, near.longitude, lat, lon)
+                if km > MAX_DISTANCE_KM:
+                    continue
+                if filters.open_now and open_now(row) is not True:
+                    continue
+                found.append((km, _band_low(km), row))
+            if len(found) >= limit:
+                last_low = sorted(low for _, low, _ in found)[limit - 1]
+                last_band = distance_band(last_low) or (0, MAX_DISTANCE_KM)
+                if last_band[1] <= _guaranteed_km(ring):
+                    break
+        best = _best(found, limit, open_now)
+        displays = dict(connection.execute(
+            select(search_index.c.id, search_index.c.display).where(
+                search_index.c.id.in_([row.id for _, _, row in best]))).all()) if best else {}
+    return [_match(km, now_open, row, displays[row.id]) for km, now_open, row in best]
 
 
-def _match(km: float, open_now: bool | None, row) -> ServiceMatch:  # noqa: ANN001 - a Row
-    display = row.display
+def _match(km: float, open_now: bool | None, row,  # noqa: ANN001 - a Row
+           display: dict) -> ServiceMatch:
     return ServiceMatch(
         service_id=row.service_id,
         name=display["name"],

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, literal, select
 from sqlalchemy.engine import Connection
 
 from services_directory import audit, hsds, index
+from services_directory.bulk import insert_rows
 from services_directory.hsds import TABLES, Row, RowIndex, children_of
 
 ALL_METADATA = [hsds.metadata, index.metadata, audit.metadata]
@@ -28,31 +30,57 @@ def chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
         yield batch
 
 
+@cache
+def _columns(entity: str) -> list[tuple[str, str, bool]]:
+    """(name, HSDS type, whether an empty text stays empty) of each of the table's columns."""
+    return [(f["name"], f["type"],
+             bool((f.get("constraints") or {}).get("required")) and f["type"] == "string")
+            for f in hsds.descriptor()[entity]]
+
+
 def _typed(entity: str, row: Row) -> Row:
     """All of the table's columns, with HSDS numbers and booleans as such."""
     out: Row = {}
-    for field in hsds.descriptor()[entity]:
-        value = row.get(field["name"])
-        required = (field.get("constraints") or {}).get("required")
-        if value == "" and not (required and field["type"] == "string"):
+    for name, kind, keeps_empty in _columns(entity):
+        value = row.get(name)
+        if value == "" and not keeps_empty:
             value = None  # an empty required text (HSDS allows "") stays, so it validates
-        if value is not None and field["type"] in ("number", "integer"):
+        if value is not None and kind in ("number", "integer"):
             value = float(value)
-        elif value is not None and field["type"] == "boolean" and isinstance(value, str):
+        elif value is not None and kind == "boolean" and isinstance(value, str):
             value = value.strip().lower() in ("true", "1", "yes")
-        elif value is not None and field["type"] not in ("boolean",):
+        elif value is not None and kind != "boolean":
             value = value if isinstance(value, str) else str(value)
-        out[field["name"]] = value
+        out[name] = value
     return out
 
 
-def upsert(connection: Connection, rows_by_entity: dict[str, list[Row]]) -> None:
-    """Same id: replaced. New id: added."""
+def is_empty(connection: Connection, table: Table) -> bool:
+    return connection.execute(select(literal(1)).select_from(table).limit(1)).first() is None
+
+
+def directory_is_empty(connection: Connection) -> bool:
+    """No HSDS row and no index entry: what an import writes is then all there is."""
+    return all(is_empty(connection, table) for table in [*TABLES.values(), index.search_index])
+
+
+def upsert(connection: Connection, rows_by_entity: dict[str, list[Row]]) -> dict[str, list[Row]]:
+    """Same id: replaced (the later of duplicates wins). New id: added. Returns the rows as
+    written, typed like the table's columns read back."""
+    written: dict[str, list[Row]] = {}
     for entity, rows in rows_by_entity.items():
         table = TABLES[entity]
-        for batch in chunks(rows):
-            connection.execute(delete(table).where(table.c.id.in_([r["id"] for r in batch])))
-            connection.execute(insert(table), [_typed(entity, r) for r in batch])
+        typed: dict[str, Row] = {}
+        for row in rows:
+            typed.pop(str(row["id"]), None)  # a later duplicate takes the later place
+            typed[str(row["id"])] = _typed(entity, row)
+        written[entity] = list(typed.values())
+        replacing = not is_empty(connection, table)
+        for batch in chunks(written[entity]):
+            if replacing:
+                connection.execute(delete(table).where(table.c.id.in_([r["id"] for r in batch])))
+            insert_rows(connection, table, batch)
+    return written
 
 
 def drop_missing_children(connection: Connection, service: dict[str, Any]) -> None:
@@ -67,6 +95,22 @@ def drop_missing_children(connection: Connection, service: dict[str, Any]) -> No
         if child == "attribute":
             condition.append(table.c.link_entity == "service")
         connection.execute(delete(table).where(*condition))
+
+
+def drop_missing_children_in(rows_by_entity: dict[str, list[Row]],
+                             services: list[dict[str, Any]]) -> None:
+    """`drop_missing_children` on rows in memory."""
+    for prop, (child, column) in children_of("service").items():
+        keep = {str(s["id"]): {str(item["id"]) for item in s.get(prop) or []
+                               if isinstance(item, dict) and item.get("id")}
+                for s in services if prop in s}
+        if not keep or child not in rows_by_entity:
+            continue
+        rows_by_entity[child] = [
+            r for r in rows_by_entity[child]
+            if r.get(column) is None or str(r[column]) not in keep
+            or str(r["id"]) in keep[str(r[column])]
+            or (child == "attribute" and r.get("link_entity") != "service")]
 
 
 def _select(connection: Connection, entity: str, column: str, values: Iterable[Any]) -> list[Row]:
@@ -123,6 +167,27 @@ def reindex(connection: Connection, service_ids: Iterable[str]) -> list[str]:
             warnings.extend(problems)
         if entries:
             connection.execute(insert(index.search_index), entries)
+    return warnings
+
+
+def index_from_rows(connection: Connection, graph: RowIndex,
+                    progress: Callable[[int], None] | None = None) -> list[str]:
+    """Index every service of `graph` — the whole directory, already in memory — without
+    reading back what was just written. Same entries, in the same order, as `reindex`."""
+    warnings: list[str] = []
+    services = graph.by_id.get("service", {})
+    done = 0
+    for batch in chunks(sorted(services)):
+        entries = []
+        for service_id in batch:
+            found, problems = index.entries_for(
+                hsds.assemble(graph, "service", services[service_id]))
+            entries.extend(found)
+            warnings.extend(problems)
+        insert_rows(connection, index.search_index, entries)
+        done += len(batch)
+        if progress:
+            progress(done)
     return warnings
 
 
