@@ -147,8 +147,8 @@ def _check_cell(entity: str, spec: dict[str, Any], value: str) -> str | None:
     return None
 
 
-def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem], set[str]]:
-    """Rows per entity from a CSV data package; problems; entities skipped as invalid rows."""
+def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem]]:
+    """Rows per entity from a CSV data package, and a problem for each invalid row."""
     descriptor_path = folder / "datapackage.json"
     try:
         package = json.loads(descriptor_path.read_text(encoding="utf-8"))
@@ -187,7 +187,7 @@ def read_csv_package(folder: Path) -> tuple[dict[str, list[Row]], list[Problem],
                     continue
                 rows.setdefault(entity, []).append(
                     {name: row.get(name) for name in specs if name in row})
-    return rows, problems, set()
+    return rows, problems
 
 
 ProgressFactory = Callable[[int], "Callable[[int], None] | None"]
@@ -202,7 +202,7 @@ def import_path(engine: Engine, path: Path, skip_invalid: bool = False,
         raise ImportFileError(f"not found: {path}")
     report = ImportReport()
     if path.is_dir():
-        rows_by_entity, report.problems, _ = read_csv_package(path)
+        rows_by_entity, report.problems = read_csv_package(path)
         objects = None
     else:
         objects, report.problems = read_json(path)
