@@ -60,8 +60,9 @@ class Passage:
             return await self._converse(person, COMMANDS[command])
         if not text:
             return [render({"message": "not_understood"}, await self.language(person))]
+        text = text[:MAX_TEXT_CHARS]
         switched = await self._follow_written_language(person, text)
-        replies = await self._converse(person, text[:MAX_TEXT_CHARS])
+        replies = await self._converse(person, text)
         if switched:  # never silently: say so, and how to change it
             replies.append(render({"message": "language_switched"}, switched))
         return replies
