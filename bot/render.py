@@ -134,7 +134,9 @@ def _service(index: int, service: dict[str, Any], texts: Texts) -> str:
         lines.append(f"📞 {isolate(service['phone'])}")
     lines.append(_distance(service, _))
     hours = _hours(service["hours"], texts)
-    open_now = {True: _("Open now"), False: _("Closed now")}.get(service.get("open_now"))
+    always_open = hours == _("Open 24 hours")
+    open_now = None if always_open else {True: _("Open now"), False: _("Closed now")}.get(
+        service.get("open_now"))
     if hours or open_now:
         lines.append("🕒 " + " · ".join(isolate(p) for p in (open_now, hours) if p))
     if service.get("free"):

@@ -15,8 +15,12 @@ _TAGS = re.compile(r"<[^>]+>")
 HELP = "Type a message, a number to press a button, /location LAT,LON to share a location, /quit."
 
 
+_BIDI_CONTROLS = str.maketrans("", "", "\u200f\u2068\u2069")
+
+
 def plain(text: str) -> str:
-    return html.unescape(_TAGS.sub("", text))
+    """What a terminal should show: no HTML, no invisible direction marks."""
+    return html.unescape(_TAGS.sub("", text)).translate(_BIDI_CONTROLS)
 
 
 def show(replies: list[Reply], out=sys.stdout) -> list[Button]:  # noqa: ANN001

@@ -7,7 +7,6 @@ from telegram.ext import Application
 
 from bot.render import render
 from bot.telegram_app import ALLOWED_UPDATES, build_application
-from bot.terminal_chat import plain
 from tests.e2e.expectations import (
     CHICAGO,
     LONDON,
@@ -17,6 +16,7 @@ from tests.e2e.expectations import (
     nearest_service_name,
 )
 from tests.fake_bot_api import inline_buttons, reply_buttons
+from tests.telegram_rules import parse_html
 
 # One journey per language: someone with no place to sleep tonight, in their own words.
 JOURNEYS = {
@@ -50,7 +50,7 @@ async def bot(fake_telegram, passage) -> AsyncIterator[Application]:
 
 def in_language(key: str, language: str) -> str:
     """What a message says in that language, as the person sees it (HTML removed)."""
-    return plain(render({"message": key}, language).text)
+    return parse_html(render({"message": key}, language).text)[0]
 
 
 @pytest.mark.parametrize("language", sorted(JOURNEYS))
