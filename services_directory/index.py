@@ -1,8 +1,10 @@
 """The search index: one row per place where a service can be reached, built from HSDS.
 
 Candidate selection uses plaintext that reveals no place: an H3 cell of ~250 km², needs,
-languages and eligibility flags. Exact coordinates and everything shown to people are
-encrypted; a confidential place is indexed at its cell's centre, never at its coordinates.
+languages and eligibility flags. A place that is not confidential (its address is no secret)
+also gets a fine cell of ~5 km², so that a dense city is searched a district at a time. Exact
+coordinates and everything shown to people are encrypted; a confidential place is indexed at
+its coarse cell's centre, never at its coordinates, and has no fine cell.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from typing import Any
 
 import h3
-from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, MetaData, String, Table, Text
 
 from encryption.columns import EncryptedJSON, EncryptedText
 from services_directory.geo import valid_coordinates
@@ -19,6 +21,7 @@ from services_directory.needs import attribute_codes, needs_of
 from services_directory.places import gazetteer
 
 CELL_RESOLUTION = 5
+FINE_CELL_RESOLUTION = 7  # only for places that are not confidential
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ELIGIBILITY_CODES = {"women_only": "female", "men_only": "male"}
 WHEELCHAIR_CODES = frozenset({"wheelchair_accessible", "wheelchair"})
@@ -29,6 +32,7 @@ search_index = Table(
     Column("id", String(80), primary_key=True),  # service_at_location id, or service:area
     Column("service_id", String(64), nullable=False, index=True),
     Column("cell", String(16), nullable=False, index=True),
+    Column("cell_fine", String(16)),  # None: confidential, or a phone line
     Column("needs", String(200), nullable=False),  # ",shelter,legal,"
     Column("languages", String(200), nullable=False),  # ",en,es,"
     Column("confidential", Boolean, nullable=False),
@@ -44,6 +48,8 @@ search_index = Table(
     Column("last_verified", String(10)),
     Column("coordinates", EncryptedText("directory_search_index.coordinates"), nullable=False),
     Column("display", EncryptedJSON("directory_search_index.display"), nullable=False),
+    # Also finds the few places without a fine cell in coarse cells, without reading the rest.
+    Index("ix_directory_search_index_cell_fine", "cell_fine", "cell"),
 )
 
 
@@ -134,6 +140,8 @@ def entries_for(service: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str
             **facts,
             "id": link["id"],
             "cell": cell,
+            "cell_fine": None if confidential else h3.latlng_to_cell(lat, lon,
+                                                                     FINE_CELL_RESOLUTION),
             "languages": "," + ",".join(sorted(set(languages))) + ",",
             "confidential": confidential,
             "phone_line": False,
@@ -172,6 +180,7 @@ def _phone_line_rows(service: dict[str, Any], facts: dict[str, Any],
             **facts,
             "id": f"{service['id']}:{area['id']}",
             "cell": h3.latlng_to_cell(place.latitude, place.longitude, CELL_RESOLUTION),
+            "cell_fine": None,
             "languages": "," + ",".join(sorted(set(languages))) + ",",
             "confidential": False, "phone_line": True, "wheelchair": False,
             "country": place.country, "timezone": place.timezone,

@@ -2,13 +2,20 @@
 
 Candidates come from H3 cells around the person (plaintext, coarse); only their encrypted
 coordinates are decrypted, in memory, to rank them. Rings widen until the answer is exact.
+In a dense city the coarse rings hold thousands of rows, so first come the places without a
+fine cell (confidential ones, phone lines) in the first coarse ring and, around them, a few
+km of fine cells (everything else): that settles most answers with a fraction of the rows.
+When it does not, the coarse rings are searched from the start. Either way the answer is the
+same: the search stops only once everything that could be in it has been read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import h3
@@ -16,7 +23,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
 
 from services_directory.geo import distance_band, haversine_km
-from services_directory.index import CELL_RESOLUTION, search_index
+from services_directory.index import CELL_RESOLUTION, FINE_CELL_RESOLUTION, search_index
 from services_directory.needs import NEEDS, known_need
 
 __all__ = ["NEEDS", "Near", "OpeningHours", "SearchFilters", "ServiceMatch", "known_need",
@@ -24,6 +31,7 @@ __all__ = ["NEEDS", "Near", "OpeningHours", "SearchFilters", "ServiceMatch", "kn
 
 MAX_DISTANCE_KM = 100.0
 RINGS = (2, 5, 10)  # grid distances searched in turn
+FINE_RINGS = (3, 5)  # grid distances of the fine cells searched first
 _CELL_SPACING_KM = 14.8  # between neighbouring H3 resolution-5 cell centres
 
 
@@ -71,9 +79,11 @@ class ServiceMatch:
     area: str | None = None  # coarse: the city or district
 
 
-def _guaranteed_km(ring: int) -> float:
-    """Everything closer than this lies inside the disk of `ring` cells (conservative)."""
-    return max(0.0, 0.8 * _CELL_SPACING_KM * ring - 17.0)
+def _guaranteed_km(ring: int, resolution: int = CELL_RESOLUTION) -> float:
+    """Everything closer than this lies inside the disk of `ring` cells (conservative).
+    Each finer H3 resolution divides distances by √7."""
+    scale = 7 ** ((resolution - CELL_RESOLUTION) / 2)
+    return max(0.0, (0.8 * _CELL_SPACING_KM * ring - 17.0) / scale)
 
 
 def is_open(hours: list[dict], tz: str, now: datetime) -> bool | None:
@@ -153,6 +163,31 @@ def _best(found: list[tuple], limit: int, open_now: _OpenNow) -> list[tuple]:
     return [(km, now_open, row) for km, _, now_open, row in ranked[:limit]]
 
 
+def _candidates(rows: Iterable, near: Near, filters: SearchFilters,
+                open_now: _OpenNow) -> list[tuple]:
+    """(km, band low, row) of the rows within MAX_DISTANCE_KM (and open, if asked)."""
+    found = []
+    for row in rows:
+        lat, lon = (float(v) for v in row.coordinates.split(","))
+        km = haversine_km(near.latitude, near.longitude, lat, lon)
+        if km > MAX_DISTANCE_KM:
+            continue
+        if filters.open_now and open_now(row) is not True:
+            continue
+        found.append((km, _band_low(km), row))
+    return found
+
+
+def _settled(found: list[tuple], limit: int, guaranteed_km: float) -> bool:
+    """Whether everything that could still make the first `limit` lies within guaranteed_km,
+    so inside what was searched: the `limit`-th best band ends there."""
+    if len(found) < limit:
+        return False
+    last_low = sorted(low for _, low, _ in found)[limit - 1]
+    last_band = distance_band(last_low) or (0, MAX_DISTANCE_KM)
+    return last_band[1] <= guaranteed_km
+
+
 def search(
     engine: Engine,
     need: str | None,
@@ -167,28 +202,33 @@ def search(
     Only coordinates are decrypted to rank; what is shown (`display`) only for the winners."""
     filters = filters or SearchFilters()
     open_now = _OpenNow(now or datetime.now(timezone.utc))
-    origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
     conditions = _conditions(need, filters)
     columns = [c for c in search_index.columns if c.name != "display"]
-    seen: set[str] = set()
-    found: list[tuple] = []  # (km, band low, row)
+    c = search_index.c
     with engine.connect() as connection:
-        for ring in RINGS:
-            cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
+
+        def candidates(*where: Any) -> list[tuple]:  # (km, band low, row)
+            return _candidates(connection.execute(select(*columns).where(*where, *conditions)),
+                               near, filters, open_now)
+
+        origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
+        fine_origin = h3.latlng_to_cell(near.latitude, near.longitude, FINE_CELL_RESOLUTION)
+        found = candidates(c.cell.in_(h3.grid_disk(origin, RINGS[0])), c.cell_fine.is_(None))
+        seen: set[str] = set()
+        for ring in FINE_RINGS:
+            cells = [cell for cell in h3.grid_disk(fine_origin, ring) if cell not in seen]
             seen.update(cells)
-            query = select(*columns).where(search_index.c.cell.in_(cells), *conditions)
-            for row in connection.execute(query):
-                lat, lon = (float(v) for v in row.coordinates.split(","))
-                km = haversine_km(near.latitude, near.longitude, lat, lon)
-                if km > MAX_DISTANCE_KM:
-                    continue
-                if filters.open_now and open_now(row) is not True:
-                    continue
-                found.append((km, _band_low(km), row))
-            if len(found) >= limit:
-                last_low = sorted(low for _, low, _ in found)[limit - 1]
-                last_band = distance_band(last_low) or (0, MAX_DISTANCE_KM)
-                if last_band[1] <= _guaranteed_km(ring):
+            found += candidates(c.cell_fine.in_(cells))
+            if _settled(found, limit, min(_guaranteed_km(ring, FINE_CELL_RESOLUTION),
+                                          _guaranteed_km(RINGS[0]))):
+                break
+        else:  # not settled nearby: the coarse rings, from the start
+            seen, found = set(), []
+            for ring in RINGS:
+                cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
+                seen.update(cells)
+                found += candidates(c.cell.in_(cells))
+                if _settled(found, limit, _guaranteed_km(ring)):
                     break
         best = _best(found, limit, open_now)
         displays = dict(connection.execute(
