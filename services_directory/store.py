@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, literal, select
+from sqlalchemy import Table, delete, literal, select
 from sqlalchemy.engine import Connection
 
 from services_directory import audit, hsds, index
@@ -153,20 +153,27 @@ def load_graph(connection: Connection, service_ids: Iterable[str]) -> RowIndex:
     return RowIndex(rows)
 
 
+def _index_entries(services: Iterable[dict[str, Any]]) -> tuple[list[Row], list[str]]:
+    """Search index rows of nested service objects, and warnings for unfindable places."""
+    entries: list[Row] = []
+    warnings: list[str] = []
+    for service in services:
+        found, problems = index.entries_for(service)
+        entries.extend(found)
+        warnings.extend(problems)
+    return entries, warnings
+
+
 def reindex(connection: Connection, service_ids: Iterable[str]) -> list[str]:
     """Rebuild the search index rows of these services; warnings for unfindable places."""
     warnings: list[str] = []
     for batch in chunks(service_ids):
         connection.execute(delete(index.search_index).where(
             index.search_index.c.service_id.in_(batch)))
-        graph = load_graph(connection, batch)
-        entries = []
-        for service in hsds.assemble_services(graph):
-            found, problems = index.entries_for(service)
-            entries.extend(found)
-            warnings.extend(problems)
-        if entries:
-            connection.execute(insert(index.search_index), entries)
+        entries, problems = _index_entries(
+            hsds.assemble_services(load_graph(connection, batch)))
+        insert_rows(connection, index.search_index, entries)
+        warnings.extend(problems)
     return warnings
 
 
@@ -178,13 +185,10 @@ def index_from_rows(connection: Connection, graph: RowIndex,
     services = graph.by_id.get("service", {})
     done = 0
     for batch in chunks(sorted(services)):
-        entries = []
-        for service_id in batch:
-            found, problems = index.entries_for(
-                hsds.assemble(graph, "service", services[service_id]))
-            entries.extend(found)
-            warnings.extend(problems)
+        entries, problems = _index_entries(
+            hsds.assemble(graph, "service", services[service_id]) for service_id in batch)
         insert_rows(connection, index.search_index, entries)
+        warnings.extend(problems)
         done += len(batch)
         if progress:
             progress(done)
