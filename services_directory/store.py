@@ -30,29 +30,39 @@ def chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
         yield batch
 
 
+def _number(value: Any) -> float | None:
+    return None if value == "" else float(value)
+
+
+def _boolean(value: Any) -> Any:
+    if value == "":
+        return None
+    return value.strip().lower() in ("true", "1", "yes") if isinstance(value, str) else value
+
+
+def _text(value: Any) -> str | None:
+    return None if value == "" else value if isinstance(value, str) else str(value)
+
+
+def _text_kept_empty(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
 @cache
-def _columns(entity: str) -> list[tuple[str, str, bool]]:
-    """(name, HSDS type, whether an empty text stays empty) of each of the table's columns."""
-    return [(f["name"], f["type"],
-             bool((f.get("constraints") or {}).get("required")) and f["type"] == "string")
-            for f in hsds.descriptor()[entity]]
+def _columns(entity: str) -> list[tuple[str, Callable[[Any], Any]]]:
+    """(name, how a value given for it is written) of each of the table's columns: HSDS
+    numbers and booleans as such, an empty text as None, unless the column is a required
+    text (HSDS allows "" there: it stays, so the row validates)."""
+    kinds = {"number": _number, "integer": _number, "boolean": _boolean}
+    return [(f["name"], kinds.get(f["type"]) or (
+        _text_kept_empty if (f.get("constraints") or {}).get("required") and f["type"] == "string"
+        else _text)) for f in hsds.descriptor()[entity]]
 
 
 def _typed(entity: str, row: Row) -> Row:
-    """All of the table's columns, with HSDS numbers and booleans as such."""
-    out: Row = {}
-    for name, kind, keeps_empty in _columns(entity):
-        value = row.get(name)
-        if value == "" and not keeps_empty:
-            value = None  # an empty required text (HSDS allows "") stays, so it validates
-        if value is not None and kind in ("number", "integer"):
-            value = float(value)
-        elif value is not None and kind == "boolean" and isinstance(value, str):
-            value = value.strip().lower() in ("true", "1", "yes")
-        elif value is not None and kind != "boolean":
-            value = value if isinstance(value, str) else str(value)
-        out[name] = value
-    return out
+    """All of the table's columns, typed (see `_columns`)."""
+    return {name: None if (value := row.get(name)) is None else write(value)
+            for name, write in _columns(entity)}
 
 
 def is_empty(connection: Connection, table: Table) -> bool:
