@@ -20,7 +20,7 @@ import jsonschema
 from sqlalchemy.engine import Connection, Engine
 
 from services_directory import audit, hsds, store
-from services_directory.bulk import import_cache
+from services_directory.bulk import import_cache, indexes_made_after
 from services_directory.hsds import Row
 from services_directory.places import gazetteer
 
@@ -246,22 +246,36 @@ def _write(engine: Engine, rows_by_entity: dict[str, list[Row]],
            progress_factory: ProgressFactory | None) -> None:
     gazetteer()  # loads in seconds the first time: not while holding the database's write lock
     with engine.begin() as connection, import_cache(connection):
-        first_import = store.directory_is_empty(connection)
-        written = store.upsert(connection, rows_by_entity)
-        services = [obj for entity, obj in objects or [] if entity == "service"]
-        for service in services:
-            store.drop_missing_children(connection, service)
-        if first_import:  # the rows in memory are the whole directory: index from them
-            store.drop_missing_children_in(written, services)
-            total = len(written.get("service", []))
-            progress = progress_factory(total) if progress_factory else None
-            report.warnings.extend(
-                store.index_from_rows(connection, hsds.RowIndex(written), progress))
+        if store.directory_is_empty(connection):  # what is in memory is the whole directory
+            with indexes_made_after(connection, store.DIRECTORY_TABLES):
+                _write_first(connection, rows_by_entity, objects, report, progress_factory)
         else:
+            store.upsert(connection, rows_by_entity)
+            for service in _services(objects):
+                store.drop_missing_children(connection, service)
             _reindex_touched(connection, rows_by_entity, report, progress_factory)
         report.services = len({str(r["id"]) for r in rows_by_entity.get("service", [])})
         for entity, rows in rows_by_entity.items():
             audit.record(connection, "import", entity, [str(r["id"]) for r in rows])
+
+
+def _services(objects: list[tuple[str, dict[str, Any]]] | None) -> list[dict[str, Any]]:
+    return [obj for entity, obj in objects or [] if entity == "service"]
+
+
+def _write_first(connection: Connection, rows_by_entity: dict[str, list[Row]],
+                 objects: list[tuple[str, dict[str, Any]]] | None, report: ImportReport,
+                 progress_factory: ProgressFactory | None) -> None:
+    """Into an empty directory: the search index is built from the rows in memory, without
+    reading back what was just written."""
+    written = store.upsert(connection, rows_by_entity)
+    services = _services(objects)
+    for service in services:
+        store.drop_missing_children(connection, service)
+    store.drop_missing_children_in(written, services)
+    total = len(written.get("service", []))
+    progress = progress_factory(total) if progress_factory else None
+    report.warnings.extend(store.index_from_rows(connection, hsds.RowIndex(written), progress))
 
 
 def _reindex_touched(connection: Connection, rows_by_entity: dict[str, list[Row]],

@@ -14,6 +14,7 @@ from services_directory.bulk import insert_rows
 from services_directory.hsds import TABLES, Row, RowIndex, children_of
 
 ALL_METADATA = [hsds.metadata, index.metadata, audit.metadata]
+DIRECTORY_TABLES = [*TABLES.values(), index.search_index]
 _CHUNK = 500
 # Tables hanging off a location, and the column pointing at it.
 _LOCATION_CHILDREN = [(child, column) for child, column in hsds.CHILDREN["location"].values()]
@@ -71,7 +72,7 @@ def is_empty(connection: Connection, table: Table) -> bool:
 
 def directory_is_empty(connection: Connection) -> bool:
     """No HSDS row and no index entry: what an import writes is then all there is."""
-    return all(is_empty(connection, table) for table in [*TABLES.values(), index.search_index])
+    return all(is_empty(connection, table) for table in DIRECTORY_TABLES)
 
 
 def upsert(connection: Connection, rows_by_entity: dict[str, list[Row]]) -> dict[str, list[Row]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services_directory import Near, hsds, search
+from services_directory import Near, hsds, search, store
 from services_directory.admin import (
     add_service,
     list_services,
@@ -88,6 +88,25 @@ def test_the_official_csv_package_imports_every_row(new_directory):
         with (HSDS_EXAMPLES / "csv" / resource["path"]).open(encoding="utf-8-sig") as handle:
             ids = {row["id"] for row in csv.DictReader(handle)}
         assert ids and ids <= _ids_in(engine, resource["name"]), resource["path"]
+
+
+def test_a_first_import_that_fails_half_way_leaves_the_database_as_it_was(new_directory,
+                                                                         monkeypatch):
+    directory = new_directory()
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    with directory.engine.connect() as connection:
+        before = connection.exec_driver_sql(schema).all()
+
+    def disk_full(*args: object, **kwargs: object) -> list[str]:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "index_from_rows", disk_full)  # after the rows went in
+    with pytest.raises(OSError):
+        import_path(directory.engine, SAMPLE)
+    with directory.engine.connect() as connection:
+        assert connection.exec_driver_sql(schema).all() == before  # every index is there
+    assert not any(count for table, count in directory.counts().items()
+                   if table.startswith(("hsds_", "directory_")))
 
 
 @pytest.mark.parametrize(("name", "entity"), JSON_EXAMPLES.items())
