@@ -27,8 +27,13 @@ def open_storage(settings: Settings) -> Engine:
     return engine
 
 
-def build_passage(settings: Settings) -> Passage:
+def build_passage(settings: Settings, with_desk: bool = True) -> Passage:
+    """with_desk=False (the terminal chat): "talk to a person" offers helplines instead."""
+    from bot.desk.config import DeskConfig
+    from bot.desk.desk import Desk
+
     # Cheap checks first: a wrong key file or model path is reported before Rasa loads (~15 s).
+    desk_config = DeskConfig.load(settings.desk_config) if with_desk else None
     engine = open_storage(settings)
     if not settings.model_path.is_file():
         raise ModelNotFoundError(
@@ -44,4 +49,5 @@ def build_passage(settings: Settings) -> Passage:
     runtime.configure(engine)
     conversation_engine = ConversationEngine.load(settings.model_path,
                                                   EncryptedSQLTrackerStore(engine))
-    return Passage(conversation_engine, Profiles(engine), current())
+    desk = Desk(engine, desk_config) if desk_config else None
+    return Passage(conversation_engine, Profiles(engine), current(), desk)

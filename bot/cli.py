@@ -41,7 +41,7 @@ def cmd_chat(args: argparse.Namespace) -> None:
     from bot.settings import Settings
     from bot.terminal_chat import chat
 
-    passage = build_passage(Settings.from_env())
+    passage = build_passage(Settings.from_env(), with_desk=False)
     asyncio.run(chat(passage, args.language))
 
 
@@ -115,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     understand.set_defaults(func=cmd_understand)
 
     _add_admin_commands(commands)
+    from bot.cli_desk import add_commands
+
+    add_commands(commands)
     return root
 
 

@@ -1,19 +1,25 @@
-"""The pipe every edge (Telegram, terminal) uses: identify -> understand/decide -> render.
+"""The pipe every edge (Telegram, terminal) uses: identify -> understand/decide -> act ->
+render.
 
 Edges hand over what the person did (text, a location, a button) and get back Replies to
-send; nothing here knows about Telegram.
+send to that same chat; what other chats must see (a caseworker, a survivor) goes through
+the desk's outbox. Nothing here knows about Telegram.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from bot.engine.conversation_engine import ConversationEngine
+from bot.desk.desk import Desk
+from bot.engine.conversation_engine import BotMessage, ConversationEngine
 from bot.i18n import conversation_language, supported_language
 from bot.language_detection import written_language
 from bot.profiles import Profiles
 from bot.render import Reply, render
+from bot.safety import emergency_message
+from bot.understanding import contract_intent
 from encryption import Crypto
 
 # Telegram commands a person may type, and the dialogue payload each one stands for.
@@ -24,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "/language": "/change_language",
     "/forget": "/forget_me",
     "/danger": "/emergency",
+    "/person": "/talk_to_human",
 }
 # Dialogue payloads that buttons may carry. Anything else in a callback is forged or stale.
 BUTTON_PAYLOADS = frozenset({
@@ -40,21 +47,29 @@ class Person:
 
     chat_id: int
     app_language: str | None = None  # Telegram's language_code
+    user_id: int | None = None  # the sender; in a private chat the same number as chat_id
 
 
 class Passage:
-    def __init__(self, engine: ConversationEngine, profiles: Profiles, crypto: Crypto) -> None:
+    def __init__(self, engine: ConversationEngine, profiles: Profiles, crypto: Crypto,
+                 desk: Desk | None = None) -> None:
         self._engine = engine
         self._profiles = profiles
         self._crypto = crypto
+        self.desk = desk
 
     def pseudonym(self, person: Person) -> str:
         return self._crypto.pseudonym("telegram-chat", person.chat_id)
 
-    async def on_text(self, person: Person, text: str) -> list[Reply]:
+    async def on_text(self, person: Person, text: str, message_id: int | None = None
+                      ) -> list[Reply]:
         text = text.strip()
+        if self.desk and (desk_replies := await self._as_caseworker(person, text)) is not None:
+            return desk_replies
+        if self.desk and await self.desk.case_status(self.pseudonym(person)):
+            return await self._in_case(person, text[:MAX_TEXT_CHARS], message_id)
         if text.startswith("/"):
-            command = text.split()[0].split("@")[0].lower()
+            command = _command(text)
             if command not in COMMANDS:
                 return [render({"message": "not_understood"}, await self.language(person))]
             return await self._converse(person, COMMANDS[command])
@@ -81,23 +96,39 @@ class Passage:
         return written
 
     async def on_location(self, person: Person, latitude: float, longitude: float) -> list[Reply]:
+        if self.desk and (text_only := await self._desk_text_only(person)):
+            return text_only
         entities = json.dumps({"location": f"{latitude:.6f},{longitude:.6f}"})
         return await self._converse(person, f"/share_location{entities}")
 
     async def on_button(self, person: Person, data: str) -> list[Reply]:
+        if data.startswith("desk:") and self.desk and person.user_id is not None:
+            member, messages = await self.desk.caseworker_button(person.user_id, data)
+            if member is not None:
+                return [render(m, member.language) for m in messages]
         if data.startswith("lang:") and (language := supported_language(data[5:])):
             await self._profiles.set_language(self.pseudonym(person), language, chosen=True)
+            if self.desk and await self.desk.case_status(self.pseudonym(person)):
+                return await self._say(person, {"message": "language_changed"})
             return await self._converse(person, "/language_chosen")
         if data == "forget:yes":
             language = await self.language(person)  # read before it is erased
             await self.forget(person)
             return [render({"message": "forgotten"}, language)]
+        if data.startswith("handoff:") and self.desk:
+            return await self._handoff_button(person, data.removeprefix("handoff:"))
+        if self.desk and await self.desk.case_status(self.pseudonym(person)):
+            if data == "/emergency":
+                return await self._say(person, await self._emergency(person))
+            return await self._say(person, {"message": "handoff_in_case"})
         if data in BUTTON_PAYLOADS:
             return await self._converse(person, data)
         return await self._converse(person, "/main_menu")
 
     async def on_unsupported(self, person: Person) -> list[Reply]:
-        return [render({"message": "unsupported_content"}, await self.language(person))]
+        if self.desk and (text_only := await self._desk_text_only(person)):
+            return text_only
+        return await self._say(person, {"message": "unsupported_content"})
 
     async def language(self, person: Person) -> str:
         choice = await self._profiles.language(self.pseudonym(person))
@@ -105,10 +136,103 @@ class Passage:
 
     async def forget(self, person: Person) -> None:
         pseudonym = self.pseudonym(person)
+        if self.desk:
+            await self.desk.erase(pseudonym)
         await self._engine.forget(pseudonym)
         await self._profiles.erase(pseudonym)
 
-    async def _converse(self, person: Person, text: str) -> list[Reply]:
-        messages = await self._engine.handle(self.pseudonym(person), text)
+    # --- the desk ---------------------------------------------------------------------------
+    async def _as_caseworker(self, person: Person, text: str) -> list[Reply] | None:
+        """A caseworker on the roster works the desk; None for everyone else."""
+        if person.user_id is None:
+            return None
+        if text.startswith("/"):
+            command, _, arg = text.partition(" ")
+            member, messages = await self.desk.caseworker_command(
+                person.user_id, _command(command), arg)
+        else:
+            member, messages = await self.desk.caseworker_writes(person.user_id, text)
+        if member is None:
+            return None
+        return [render(m, member.language) for m in messages]
+
+    async def _desk_text_only(self, person: Person) -> list[Reply] | None:
+        """Photos, voice, files and locations are not relayed, either way (see README)."""
+        if person.user_id is not None and (member := await self.desk.member(person.user_id)):
+            return [render({"message": "desk_text_only"}, member.language)]
+        if await self.desk.case_status(self.pseudonym(person)):
+            return await self._say(person, {"message": "handoff_text_only"})
+        return None
+
+    async def _in_case(self, person: Person, text: str, message_id: int | None) -> list[Reply]:
+        """A survivor with a case open: their words are for the caseworker. The bot only
+        steps in for danger, /end, and the commands that keep them safe."""
+        pseudonym = self.pseudonym(person)
+        if text.startswith("/"):
+            command = _command(text)
+            if command == "/end":
+                ended = await self.desk.survivor_ends(pseudonym)
+                return await self._say(person, ended or {"message": "main_menu"})
+            if command == "/danger":
+                return await self._say(person, await self._emergency(person))
+            if command == "/forget":
+                return await self._say(person, {"message": "confirm_forget"})
+            if command == "/language":
+                return await self._say(person, {"message": "choose_language"})
+            return await self._say(person, {"message": "handoff_in_case"})
+        if not text:
+            return []
+        intent, _, _ = contract_intent(await self._engine.parse(text))
+        source = None if message_id is None else self._crypto.pseudonym(
+            "telegram-message", f"{person.chat_id}:{message_id}")
+        messages = await self.desk.survivor_writes(pseudonym, text, source,
+                                                   emergency=intent == "emergency")
+        if intent == "emergency":
+            messages.insert(0, await self._emergency(person))
+        return await self._say(person, *messages)
+
+    async def _handoff_button(self, person: Person, choice: str) -> list[Reply]:
+        pseudonym = self.pseudonym(person)
+        if choice == "yes":
+            slots = await self._engine.slots(pseudonym)
+            area = slots.get("location") or {}
+            summary = {k: v for k, v in (("need", slots.get("need")),
+                                         ("area", area.get("label"))) if v}
+            language = await self.language(person)
+            message = await self.desk.consent(pseudonym, person.chat_id, language, summary)
+            if summary or message["message"] != "handoff_summary":
+                return await self._say(person, message)
+            choice = "noshare"  # nothing to summarise: straight to the queue
+        if choice in ("share", "noshare"):
+            slots = await self._engine.slots(pseudonym)
+            country = (slots.get("location") or {}).get("country")
+            queued = await self.desk.enqueue(pseudonym, choice == "share", country)
+            if queued["message"] == "handoff_queued":
+                await self._engine.pause(pseudonym)
+            return await self._say(person, queued)
+        if choice == "cancel":
+            return await self._say(person, await self.desk.cancel(pseudonym))
+        if choice == "end":
+            ended = await self.desk.survivor_ends(pseudonym)
+            return await self._say(person, ended or {"message": "main_menu"})
+        return await self._say(person, {"message": "main_menu"})
+
+    async def _emergency(self, person: Person) -> BotMessage:
+        slots = await self._engine.slots(self.pseudonym(person))
+        return emergency_message((slots.get("location") or {}).get("country"))
+
+    # --- rendering --------------------------------------------------------------------------
+    async def _say(self, person: Person, *messages: dict[str, Any]) -> list[Reply]:
         language = await self.language(person)
         return [render(message, language) for message in messages]
+
+    async def _converse(self, person: Person, text: str) -> list[Reply]:
+        messages = await self._engine.handle(self.pseudonym(person), text)
+        if self.desk:  # "talk to a person" becomes a real offer when a desk is there
+            messages = [await self.desk.offer(m.get("reason", "asked"))
+                        if m.get("message") == "talk_to_human" else m for m in messages]
+        return await self._say(person, *messages)
+
+
+def _command(text: str) -> str:
+    return text.split()[0].split("@")[0].lower()

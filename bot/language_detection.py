@@ -10,6 +10,9 @@ from typing import Any
 
 MIN_WORDS = 3
 MIN_CONFIDENCE = 0.6
+# A message the NLU did not understand (typos, gibberish) is weak evidence of its language.
+MIN_CONFIDENCE_NOT_UNDERSTOOD = 0.9
+NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
 _UNSPACED_MIN_CHARS = 4  # Chinese and Thai have no spaces: count characters instead
 
 
@@ -28,6 +31,8 @@ def identified_language(parsed: dict[str, Any]) -> tuple[str | None, float]:
 def written_language(parsed: dict[str, Any]) -> str | None:
     """The language of a parsed message long enough to judge, when the identifier is sure."""
     language, confidence = identified_language(parsed)
-    if not long_enough(parsed.get("text") or "") or confidence < MIN_CONFIDENCE:
+    understood = (parsed.get("intent") or {}).get("name") not in NOT_UNDERSTOOD
+    needed = MIN_CONFIDENCE if understood else MIN_CONFIDENCE_NOT_UNDERSTOOD
+    if not long_enough(parsed.get("text") or "") or confidence < needed:
         return None
     return language

@@ -67,7 +67,7 @@ def need_label(need: str, _: Callable[[str], str]) -> str:
     }.get(need, need)
 
 
-def _main_menu(_: Callable[[str], str]) -> tuple[tuple[Button, ...], ...]:
+def main_menu_buttons(_: Callable[[str], str]) -> tuple[tuple[Button, ...], ...]:
     return (
         (Button(_("🆘 I'm in danger now"), "/emergency"),),
         (Button(_("🔎 Find help near me"), "/find_service"),),
@@ -92,7 +92,7 @@ def _need_buttons(_: Callable[[str], str]) -> tuple[tuple[Button, ...], ...]:
     return (*rows, (Button(_("↩️ Menu"), "/main_menu"),))
 
 
-def _hours(hours: list[dict[str, Any]], texts: Texts) -> str | None:
+def opening_hours(hours: list[dict[str, Any]], texts: Texts) -> str | None:
     _ = texts.gettext
     if not hours:
         return None
@@ -133,7 +133,7 @@ def _service(index: int, service: dict[str, Any], texts: Texts) -> str:
     if service["phone"]:
         lines.append(f"📞 {isolate(service['phone'])}")
     lines.append(_distance(service, _))
-    hours = _hours(service["hours"], texts)
+    hours = opening_hours(service["hours"], texts)
     always_open = hours == _("Open 24 hours")
     open_now = None if always_open else {True: _("Open now"), False: _("Closed now")}.get(
         service.get("open_now"))
@@ -217,7 +217,7 @@ def _ask_location(_: Callable[[str], str], first_line: str) -> Reply:
 def _simple(text_of: Callable[[Callable[[str], str]], str], menu: bool = True
             ) -> Callable[[dict[str, Any], Texts], Reply]:
     def render_simple(message: dict[str, Any], texts: Texts) -> Reply:
-        return Reply(text_of(texts.gettext), _main_menu(texts.gettext) if menu else ())
+        return Reply(text_of(texts.gettext), main_menu_buttons(texts.gettext) if menu else ())
 
     return render_simple
 
@@ -319,3 +319,11 @@ def render(message: dict[str, Any], language: str) -> Reply:
     if language in RTL_LANGUAGES:
         return replace(reply, text=RIGHT_TO_LEFT_MARK + reply.text)
     return reply
+
+
+# The desk's texts live in their own modules, built on the helpers above.
+from bot.render_caseworker import CASEWORKER_RENDERERS  # noqa: E402
+from bot.render_desk import SURVIVOR_RENDERERS  # noqa: E402
+
+RENDERERS.update(SURVIVOR_RENDERERS)
+RENDERERS.update(CASEWORKER_RENDERERS)

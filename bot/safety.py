@@ -64,3 +64,11 @@ EMERGENCY_CONTACTS: dict[str, EmergencyContacts] = {
 
 def emergency_contacts(country: str | None) -> EmergencyContacts:
     return EMERGENCY_CONTACTS.get((country or "").upper(), FALLBACK)
+
+
+def emergency_message(country: str | None) -> dict[str, object]:
+    """What the bot shows first when someone is in danger (rendered by bot.render)."""
+    contacts = emergency_contacts(country)
+    return {"message": "emergency", "country": country if country in EMERGENCY_CONTACTS else None,
+            "numbers": list(contacts.numbers), "hotline_name": contacts.hotline_name,
+            "hotline_number": contacts.hotline_number}

@@ -18,6 +18,7 @@ class Settings:
     model_path: Path
     telegram_token: str | None
     telegram_base_url: str | None
+    desk_config: Path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +31,5 @@ class Settings:
             model_path=Path(env.get("PASSAGE_MODEL") or home / "models" / "passage.tar.gz"),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            desk_config=Path(env.get("PASSAGE_DESK_CONFIG") or PROJECT_ROOT / "desk.yml"),
         )

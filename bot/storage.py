@@ -58,6 +58,7 @@ def make_engine(url: str) -> Engine:
 
 def all_metadata() -> list:
     """Every schema Passage keeps in its database (what migrations and key rotation cover)."""
+    import bot.desk.models  # noqa: F401 - registers the desk's tables on Base.metadata
     from encryption import keystore
     from services_directory.store import ALL_METADATA
 

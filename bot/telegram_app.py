@@ -3,6 +3,8 @@ Bot API calls. No decisions are made here."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from telegram import (
@@ -13,6 +15,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -24,11 +27,13 @@ from telegram.ext import (
 )
 
 from bot.conversation import Passage, Person
-from bot.render import Reply
+from bot.render import Reply, render
+from bot.storage import utcnow
 
 logger = logging.getLogger(__name__)
 
 PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+DESK_ROUND_SECONDS = 5
 
 
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -52,7 +57,8 @@ def _passage(context: ContextTypes.DEFAULT_TYPE) -> Passage:
 
 def _person(update: Update) -> Person:
     user = update.effective_user
-    return Person(update.effective_chat.id, user.language_code if user else None)
+    return Person(update.effective_chat.id, user.language_code if user else None,
+                  user.id if user else None)
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -65,10 +71,68 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE,
             reply_markup=reply_markup(reply),
             disable_web_page_preview=True,
         )
+    await deliver_outbox(context.application)
+
+
+async def deliver_outbox(application: Application) -> None:
+    """Send what the desk wrote for other chats, oldest first. A message Telegram refuses for
+    good (the person blocked the bot, the message to edit is gone) is dropped; on a network
+    error the rest waits for the next round."""
+    desk = application.bot_data["passage"].desk
+    if desk is None:
+        return
+    async with application.bot_data.setdefault("outbox_lock", asyncio.Lock()):
+        for item in await desk.pending():
+            reply = render(item.message, item.language)
+            try:
+                if item.edit_message_id:
+                    await application.bot.edit_message_text(
+                        reply.text, chat_id=item.chat_id, message_id=item.edit_message_id,
+                        parse_mode=ParseMode.HTML, reply_markup=reply_markup(reply))
+                    message_id: int | None = item.edit_message_id
+                else:
+                    sent = await application.bot.send_message(
+                        item.chat_id, reply.text, parse_mode=ParseMode.HTML,
+                        reply_markup=reply_markup(reply), disable_web_page_preview=True)
+                    message_id = sent.message_id
+            except (BadRequest, Forbidden) as error:
+                logger.warning("a desk message could not be delivered: %s",
+                               type(error).__name__)
+                message_id = None
+            except TelegramError as error:
+                logger.warning("desk delivery paused: %s", type(error).__name__)
+                return
+            await desk.delivered(item.id, message_id)
+
+
+async def _desk_rounds(application: Application) -> None:
+    """The desk's own work (timeouts, reminders, retention) and the outbox, every few seconds."""
+    desk = application.bot_data["passage"].desk
+    while True:
+        try:
+            await desk.sweep(utcnow())
+            await deliver_outbox(application)
+        except Exception as error:  # noqa: BLE001 - keep the rounds going; type only
+            logger.error("a desk round failed: %s", type(error).__name__)
+        await asyncio.sleep(DESK_ROUND_SECONDS)
+
+
+async def start_desk(application: Application) -> None:
+    if application.bot_data["passage"].desk is not None:
+        application.bot_data["desk_rounds"] = asyncio.create_task(_desk_rounds(application))
+
+
+async def stop_desk(application: Application) -> None:
+    task = application.bot_data.pop("desk_rounds", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    replies = await _passage(context).on_text(_person(update), update.message.text)
+    replies = await _passage(context).on_text(_person(update), update.message.text,
+                                              update.message.message_id)
     await send_replies(update, context, replies)
 
 
@@ -99,7 +163,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(passage: Passage, token: str, base_url: str | None = None) -> Application:
-    builder = ApplicationBuilder().token(token).rate_limiter(AIORateLimiter())
+    builder = (ApplicationBuilder().token(token).rate_limiter(AIORateLimiter())
+               .post_init(start_desk).post_stop(stop_desk))
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()

@@ -1,6 +1,8 @@
 """Evaluate understanding per language; prints the table that goes in the README.
 
     .venv/bin/python scripts/evaluate_nlu.py [--folds 5] [--heldout-only] [--model PATH]
+
+Prints the table for the held-out set (with k-fold) and for the fresh test set.
 """
 
 import argparse
@@ -13,7 +15,13 @@ from bot.logging_setup import configure_logging  # noqa: E402
 
 configure_logging()
 
-from bot.evaluation import cross_validate, evaluate_heldout, table  # noqa: E402
+from bot.evaluation import (  # noqa: E402
+    FRESH_TEST_DIR,
+    HELDOUT_DIR,
+    cross_validate,
+    evaluate_heldout,
+    table,
+)
 from bot.settings import Settings  # noqa: E402
 
 
@@ -23,9 +31,11 @@ def main() -> None:
     parser.add_argument("--heldout-only", action="store_true")
     parser.add_argument("--model", type=Path, default=Settings.from_env().model_path)
     args = parser.parse_args()
-    heldout = evaluate_heldout(args.model)
+    heldout, fresh = evaluate_heldout(args.model, (HELDOUT_DIR, FRESH_TEST_DIR))
     folds = None if args.heldout_only else cross_validate(args.folds)
     print(table(heldout, folds))
+    print()
+    print(table(fresh, None, name="fresh test"))
 
 
 if __name__ == "__main__":

@@ -67,3 +67,21 @@ async def fake_telegram() -> AsyncIterator:
 
     async with FakeBotAPI() as fake:
         yield fake
+
+
+@pytest.fixture
+async def bot(fake_telegram, passage) -> AsyncIterator:
+    """`passage run` in this process: PTB long-polling the fake, the desk's rounds running."""
+    from bot.telegram_app import ALLOWED_UPDATES, build_application, start_desk, stop_desk
+
+    application = build_application(passage, fake_telegram.token, fake_telegram.base_url)
+    await application.initialize()
+    await application.start()
+    await start_desk(application)
+    await application.updater.start_polling(
+        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    yield application
+    await application.updater.stop()
+    await stop_desk(application)
+    await application.stop()
+    await application.shutdown()

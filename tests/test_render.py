@@ -30,6 +30,45 @@ PAYLOADS = {
                   "hotline_number": "1-888-373-7888"},
     "ask_need": {"place": "Madrid"},
 }
+HOURS = [{"organization": "Org", "timezone": "America/Los_Angeles",
+          "hours": [{"days": [0, 1, 2, 3, 4], "opens": "09:00", "closes": "17:00"}]}]
+CARD = {"case": 7, "language": "ar", "need": "legal", "area": "London", "urgent": True,
+        "waiting_min": 12, "shared": True}
+OPENED = {**CARD, "status": "claimed", "by": "Maria", "history": [
+    {"author": "survivor", "text": "hi <there>"}, {"author": "note", "text": "n"},
+    {"author": "caseworker", "text": "c"}]}
+PAYLOADS.update({
+    "handoff_offer": {"reason": "not_understood", "organizations": ["Org <A>"],
+                      "on_duty": False, "hours": HOURS},
+    "handoff_summary": {"need": "shelter", "area": "Madrid"},
+    "handoff_queued": {"position": 2, "on_duty": False, "numbers": ["112", "999"],
+                       "hotline_name": "Helpline", "hotline_number": "0800", "hours": HOURS},
+    "handoff_relay": {"name": "Maria", "text": "hola <b>"},
+    "handoff_claimed": {"name": "Maria"},
+    "handoff_transferred": {"name": "Sam"},
+    "desk_new_case": CARD,
+    "desk_escalation": CARD,
+    "desk_claimed": OPENED,
+    "desk_case": OPENED,
+    "desk_transferred_in": OPENED,
+    "desk_queue": {"cases": [CARD], "claimed": [{**CARD, "by": "Maria"}]},
+    "desk_cases": {"cases": [CARD], "active": 7},
+    "desk_transfer_choose": {"case": 7, "colleagues": [{"id": 2, "name": "Sam"}],
+                             "unknown": True},
+    "desk_duty": {"on": True},
+    "desk_help": {"supervisor": True},
+    "desk_roster": {"members": [{"id": 1, "name": "Maria", "languages": ["es"],
+                                 "role": "admin", "on_duty": True}]},
+    "desk_relay": {"case": 7, "text": "x", "urgent": True},
+    "desk_reminder": {"case": 7, "idle_min": 20},
+    "desk_urgent": {"case": 7, "text": "help"},
+    "desk_case_taken": {"case": 7, "by": "Maria"},
+    "desk_claim_lost": {"case": 7, "by": "Maria"},
+    "desk_transferred_out": {"case": 7, "to": "Sam"},
+    "desk_unknown_case": {"case": "99"},
+    **{key: {"case": 7} for key in ("desk_case_gone", "desk_survivor_left", "desk_erased",
+                                    "desk_note_saved", "desk_released", "desk_closed")},
+})
 
 
 def all_messages():

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.runtime import directory_engine
-from bot.safety import emergency_contacts
+from bot.safety import emergency_message
 from services_directory import Near, search
 from services_directory.places import gazetteer
 from services_directory.search import known_need
@@ -107,33 +107,48 @@ class ActionEmergency(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         area = current_area(tracker)
-        country = area["country"] if area else None
-        contacts = emergency_contacts(country)
-        dispatcher.utter_message(json_message={
-            "message": "emergency",
-            "country": country,
-            "numbers": list(contacts.numbers),
-            "hotline_name": contacts.hotline_name,
-            "hotline_number": contacts.hotline_number,
-        })
+        dispatcher.utter_message(json_message=emergency_message(area and area["country"]))
         return [] if area is None else [SlotSet("location", area)]
 
 
+def _last_message_key(tracker: Tracker) -> str | None:
+    last_bot = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), None)
+    return (((last_bot or {}).get("data") or {}).get("custom") or {}).get("message")
+
+
+MISSED = ("not_understood", "out_of_scope")
+OFFER_A_PERSON = {"message": "talk_to_human", "reason": "not_understood"}
+
+
 class ActionDefaultFallback(Action):
-    """Not understood: if we had just asked where, say we do not know that place."""
+    """Not understood: if we had just asked where, say we do not know that place; the second
+    miss in a row offers a person instead."""
 
     def name(self) -> str:
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        last_bot = next(
-            (e for e in reversed(tracker.events) if e.get("event") == "bot"), None
-        )
-        last_key = ((last_bot or {}).get("data") or {}).get("custom") or {}
-        if last_key.get("message") in ("ask_location", "unknown_place"):
+        last_key = _last_message_key(tracker)
+        if last_key in ("ask_location", "unknown_place"):
             dispatcher.utter_message(json_message={"message": "unknown_place",
                                                    "need": tracker.get_slot("need")})
+        elif last_key in MISSED:
+            dispatcher.utter_message(json_message=OFFER_A_PERSON)
         else:
             dispatcher.utter_message(json_message={"message": "not_understood"})
+        return []
+
+
+class ActionOutOfScope(Action):
+    """Something Passage does not help with; the second miss in a row offers a person."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        missed_before = _last_message_key(tracker) in MISSED
+        dispatcher.utter_message(json_message=OFFER_A_PERSON if missed_before
+                                 else {"message": "out_of_scope"})
         return []

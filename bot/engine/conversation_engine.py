@@ -9,6 +9,7 @@ from typing import Any
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
+from rasa.shared.core.events import ConversationPaused, ConversationResumed
 
 from bot.engine.inprocess_actions import InProcessActionEndpoint
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
@@ -42,6 +43,7 @@ class ConversationEngine:
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
         """Run one user message through NLU, policies and actions; return what to say."""
+        await self._resume_if_paused(sender_id)
         channel = CollectingOutputChannel()
         message = UserMessage(
             text, channel, sender_id, input_channel="passage", metadata=metadata or {}
@@ -58,6 +60,29 @@ class ConversationEngine:
     async def parse(self, text: str) -> dict[str, Any]:
         """NLU only: intent, entities and confidence, without touching any conversation."""
         return await self._agent.parse_message(text)
+
+    async def slots(self, sender_id: str) -> dict[str, Any]:
+        tracker = await self._tracker_store.retrieve(sender_id)
+        return tracker.current_slot_values() if tracker else {}
+
+    async def pause(self, sender_id: str) -> None:
+        """A caseworker has the conversation: Rasa keeps it but does not answer."""
+        async with self._agent.lock_store.lock(sender_id):
+            tracker = await self._agent.processor.get_tracker(sender_id)
+            if not tracker.is_paused():
+                tracker.update(ConversationPaused())
+                await self._tracker_store.save(tracker)
+
+    async def _resume_if_paused(self, sender_id: str) -> None:
+        """Back from a caseworker: the conversation goes on where it was, slots and all."""
+        tracker = await self._tracker_store.retrieve(sender_id)
+        if tracker is None or not tracker.is_paused():
+            return
+        async with self._agent.lock_store.lock(sender_id):
+            tracker = await self._agent.processor.get_tracker(sender_id)
+            if tracker.is_paused():
+                tracker.update(ConversationResumed())
+                await self._tracker_store.save(tracker)
 
     async def forget(self, sender_id: str) -> None:
         await self._tracker_store.delete(sender_id)

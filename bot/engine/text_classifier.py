@@ -1,10 +1,16 @@
 """NLU component: the intent classifier, one model for every language.
 
-TF-IDF over character n-grams (1–5, across word boundaries: works for typos, missing accents
-and languages written without spaces) plus word uni- and bigrams, on text folded like people type
-(lower case, no accents), into a linear SVM whose scores are calibrated into probabilities so
-that the fallback threshold means something. On the held-out sets it beat Rasa's
-CountVectors + LogisticRegression by ~4 points and trains in seconds instead of minutes.
+TF-IDF on text folded like people type (lower case, no accents), three views joined:
+character n-grams 1–5 across word boundaries (typos, missing accents, languages written without
+spaces), character n-grams 1–5 within words (char_wb: endings and stems of each word), and word
+uni- and bigrams of scripts that separate words with spaces (a Thai or Chinese "word" would be a
+whole phrase, never seen again). A linear SVM whose scores are calibrated into probabilities so
+that the fallback threshold means something.
+
+5-fold stratified cross-validation on dialogues/nlu (classifier alone, seed 7): 82.2 % -> 83.9 %
+against the previous char + all-words, C=0.7 model; per language ar 77.4 -> 79.0, en 86.1 -> 87.0,
+es 86.0 -> 87.1, fr 78.9 -> 79.5, pt 80.8 -> 83.2, ro 82.7 -> 83.4, ru 85.6 -> 87.3,
+th 78.9 -> 82.9, tl 80.7 -> 83.2, uk 85.0 -> 87.3, vi 81.4 -> 81.1, zh 82.4 -> 84.9.
 """
 
 from __future__ import annotations
@@ -32,11 +38,16 @@ logger = logging.getLogger(__name__)
 RANKING_LENGTH = 10
 
 
-def build_model(c: float = 0.7, calibration_folds: int = 3) -> Pipeline:
+# Words of letters outside Thai and CJK: there whole phrases run together without spaces.
+SPACED_WORD = r"(?u)\b[^\W\u0e00-\u0e7f\u3000-\u9fff\uf900-\ufaff]+\b"
+
+
+def build_model(c: float = 1.5, calibration_folds: int = 3) -> Pipeline:
     features = make_union(
         TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                        token_pattern=r"(?u)\b\w+\b"),
+                        token_pattern=SPACED_WORD),
     )
     svm = LinearSVC(C=c, class_weight="balanced")
     return Pipeline([("features", features),
@@ -49,7 +60,7 @@ class TextClassifier(IntentClassifier, SklearnComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 0.7, "calibration_folds": 3}
+        return {"C": 1.5, "calibration_folds": 3}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]

@@ -1,12 +1,8 @@
 """The first journey over real HTTP: python-telegram-bot <-> the strict fake Bot API."""
 
-from collections.abc import AsyncIterator
-
 import pytest
-from telegram.ext import Application
 
 from bot.render import render
-from bot.telegram_app import ALLOWED_UPDATES, build_application
 from tests.e2e.expectations import (
     CHICAGO,
     LONDON,
@@ -33,19 +29,6 @@ JOURNEYS = {
     "th": ("คืนนี้ฉันไม่มีที่นอน", LOS_ANGELES),
     "ro": ("nu am unde să dorm în seara asta", MADRID),
 }
-
-
-@pytest.fixture
-async def bot(fake_telegram, passage) -> AsyncIterator[Application]:
-    application = build_application(passage, fake_telegram.token, fake_telegram.base_url)
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
 
 
 def in_language(key: str, language: str) -> str:

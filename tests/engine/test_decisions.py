@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversation import Person
+from bot.render import render
 from bot.storage import Conversation, Profile
 from tests.e2e.expectations import MADRID, nearest_service_name
 
@@ -58,9 +59,21 @@ async def test_danger_without_a_known_place_still_gives_a_number(passage, fresh_
     assert "112" in replies[0].text and "local emergency number" in replies[0].text
 
 
-async def test_asking_for_a_person_is_answered_honestly(passage, fresh_chat_id):
+async def test_asking_for_a_person_offers_one_and_asks_consent_first(passage, fresh_chat_id):
     [reply] = await passage.on_text(Person(fresh_chat_id, "en"), "I want to talk to a real person")
-    assert "I'm a bot" in reply.text and "/need_hotline" in buttons(reply)
+    assert "handoff:yes" in buttons(reply) and "/main_menu" in buttons(reply)
+    assert "reads the messages you write here from now on" in reply.text
+    assert await passage.desk.case_status(passage.pseudonym(Person(fresh_chat_id))) is None
+
+
+async def test_not_understood_twice_offers_a_person(passage, fresh_chat_id):
+    person = Person(fresh_chat_id, "en")
+    [first] = await passage.on_text(person, "qwxz vbnp kjhg")
+    assert "handoff:yes" not in buttons(first)  # the first miss: try again, in English
+    assert first.text in (render({"message": "not_understood"}, "en").text,
+                          render({"message": "out_of_scope"}, "en").text)
+    [second] = await passage.on_text(person, "zzkq wvbx pqjm")
+    assert "handoff:yes" in buttons(second) and "don't understand you well" in second.text
 
 
 async def test_choosing_a_language_switches_every_later_reply(passage, fresh_chat_id):
@@ -86,13 +99,14 @@ async def test_typed_commands_cannot_inject_intents_or_entities(passage, fresh_c
 
 
 async def test_conversations_are_encrypted_at_rest(passage, settings, database, fresh_chat_id):
-    person = Person(fresh_chat_id, "es")
+    chat_id = 987_654_321_000 + fresh_chat_id  # long enough not to occur by chance
+    person = Person(chat_id, "es")
     await passage.on_text(person, "necesito un abogado urgente por favor")
     raw = Path(settings.database_url.removeprefix("sqlite:///"))
     wal = raw.with_name(raw.name + "-wal")
     content = raw.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert b"abogado" not in content
-    assert str(fresh_chat_id).encode() not in content
+    assert str(chat_id).encode() not in content
 
 
 async def test_forget_me_erases_the_conversation_and_the_language(passage, database, fresh_chat_id):

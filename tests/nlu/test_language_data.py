@@ -1,5 +1,6 @@
 """The language packs: consistent, leak-free, and a safety net that catches what it must."""
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,14 @@ import yaml
 
 from bot.engine.language_resources import all_resources
 from bot.engine.safety_net import looks_like_emergency
-from bot.evaluation import HELDOUT_DIR, NLU_DIR, heldout_examples, training_examples
+from bot.evaluation import (
+    FRESH_TEST_DIR,
+    HELDOUT_DIR,
+    NLU_DIR,
+    heldout_examples,
+    training_examples,
+    unseen,
+)
 from bot.i18n import SUPPORTED_LANGUAGES
 from services_directory.places import normalize
 
@@ -32,6 +40,12 @@ def test_held_out_messages_were_never_trained_on():
     trained = {normalize(e.text) for e in TRAINING}
     leaked = [e.text for e in heldout_examples() if normalize(e.text) in trained]
     assert leaked == []
+
+
+def test_the_fresh_test_set_keeps_20_unseen_messages_per_language():
+    """Written blind to the training data, so common words overlap; those are not scored."""
+    kept = Counter(e.language for e in unseen(heldout_examples(FRESH_TEST_DIR)))
+    assert all(kept[language] >= 20 for language in SUPPORTED_LANGUAGES), kept
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

@@ -1,0 +1,207 @@
+"""Texts caseworkers read at the desk, in their own language, from the catalogs. Cards never
+name the survivor: a case number, language, need, coarse area and waiting time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from bot.i18n import SUPPORTED_LANGUAGES, autonym
+from bot.render import Button, Reply, Texts, isolate, need_label
+
+Renderer = Callable[[dict[str, Any], Texts], Reply]
+
+
+def _minutes(count: int, texts: Texts) -> str:
+    return texts.ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
+
+
+def case_card(card: dict[str, Any], texts: Texts) -> str:
+    _ = texts.gettext
+    language = card["language"]
+    parts = [autonym(language) if language in SUPPORTED_LANGUAGES else language]
+    if card.get("need"):
+        parts.append(need_label(card["need"], _))
+    if card.get("area"):
+        parts.append(isolate(card["area"]))
+    if card.get("waiting_min") is not None and card.get("status", "waiting") == "waiting":
+        parts.append(_("waiting %(time)s") % {"time": _minutes(card["waiting_min"], texts)})
+    line = f"<b>#{card['case']}</b> · " + " · ".join(parts)
+    if card.get("urgent"):
+        line = "⚠️ " + line + " · " + _("may be in danger")
+    if not card.get("shared"):
+        line += "\n" + _("(no summary shared)")
+    return line
+
+
+def _claim_button(case: int, texts: Texts) -> tuple[Button, ...]:
+    return (Button(texts.gettext("Claim #%(case)d") % {"case": case}, f"desk:claim:{case}"),)
+
+
+def new_case(message: dict[str, Any], texts: Texts) -> Reply:
+    text = "🆕 " + texts.gettext("New case") + "\n" + case_card(message, texts)
+    return Reply(text, (_claim_button(message["case"], texts),))
+
+
+def escalation(message: dict[str, Any], texts: Texts) -> Reply:
+    text = "⏰ " + texts.gettext("Nobody has taken this case yet:") + "\n" + case_card(
+        message, texts)
+    return Reply(text, (_claim_button(message["case"], texts),))
+
+
+def opened_case(title: Callable[[Callable[[str], str]], str]) -> Renderer:
+    def render_case(message: dict[str, Any], texts: Texts) -> Reply:
+        _ = texts.gettext
+        lines = [title(_) % {"case": message["case"], "name": isolate(message.get("by") or "")},
+                 case_card(message, texts)]
+        if message.get("close_reason") == "erased":
+            lines.append(_("The survivor erased this case."))
+        elif message.get("status") == "closed":
+            lines.append(_("This case is closed."))
+        labels = {"survivor": "👤 " + _("Person"), "caseworker": "🙋 " + _("Caseworker"),
+                  "note": "📝 " + _("Note")}
+        for item in message.get("history") or []:
+            lines.append(f"{labels[item['author']]}: {isolate(item['text'])}")
+        if message.get("status") == "claimed":
+            lines += ["", _("What you write here now goes to this person. /note TEXT keeps a "
+                            "private note, /release puts the case back in the queue, /close "
+                            "ends the chat.")]
+        return Reply("\n".join(lines))
+
+    return render_case
+
+
+def queue(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    waiting = message["cases"]
+    lines = [_("Waiting: %(count)d") % {"count": len(waiting)}] if waiting else [
+        _("Nobody is waiting.")]
+    lines += [case_card(card, texts) for card in waiting]
+    if message.get("claimed"):
+        lines += ["", _("With caseworkers:")]
+        lines += [f"<b>#{c['case']}</b> · {isolate(c.get('by') or '?')}"
+                  for c in message["claimed"]]
+    return Reply("\n".join(lines), tuple(_claim_button(c["case"], texts) for c in waiting[:8]))
+
+
+def my_cases(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    if not message["cases"]:
+        return Reply(_("You have no open cases. /queue shows who is waiting."))
+    lines = [_("Your open cases (tap one to write in it):")]
+    lines += [case_card({**c, "status": "claimed"}, texts) for c in message["cases"]]
+    buttons = tuple((Button(("▶️ " if c["case"] == message.get("active") else "")
+                            + f"#{c['case']}", f"desk:case:{c['case']}"),)
+                    for c in message["cases"])
+    return Reply("\n".join(lines), buttons)
+
+
+def transfer_choose(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    if not message["colleagues"]:
+        return Reply(_("Nobody else is on duty to take case #%(case)d.") % {
+            "case": message["case"]})
+    text = _("Who should take case #%(case)d?") % {"case": message["case"]}
+    if message.get("unknown"):
+        text = _("I don't know that caseworker.") + "\n" + text
+    return Reply(text, tuple(
+        (Button(m["name"], f"desk:transfer:{message['case']}:{m['id']}"),)
+        for m in message["colleagues"]))
+
+
+def duty(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    if message.get("usage"):
+        return Reply(_("Send /duty on or /duty off."))
+    if message["on"]:
+        return Reply(_("You are on duty. New cases will come to you here."))
+    return Reply(_("You are off duty. You keep the cases you have open: /cases"))
+
+
+def desk_help(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    lines = [_("Passage desk. Commands:"),
+             _("/duty on or /duty off: start or stop taking new cases"),
+             _("/queue: who is waiting · /claim N: take case N (or the next one)"),
+             _("/cases: your open cases · /case N: switch to case N"),
+             _("/note TEXT: a private note, never sent to the person"),
+             _("/transfer: pass the case to a colleague · /release: back to the queue"),
+             _("/close: end the chat; the person goes back to the bot"),
+             _("Anything else you write goes to the person in your current case.")]
+    if message.get("supervisor"):
+        lines.append(_("As a supervisor you see every open case in /queue and can transfer "
+                       "or close any of them."))
+    return Reply("\n".join(lines))
+
+
+def roster(message: dict[str, Any], texts: Texts) -> Reply:
+    _ = texts.gettext
+    lines = [_("Roster:")]
+    for m in message["members"]:
+        state = _("on duty") if m["on_duty"] else _("off duty")
+        lines.append(f"{m['id']} · {isolate(m['name'])} · {m['role']} · "
+                     f"{','.join(m['languages'])} · {state}")
+    return Reply("\n".join(lines))
+
+
+def _line(text_of: Callable[[Callable[[str], str]], str]) -> Renderer:
+    def render_line(message: dict[str, Any], texts: Texts) -> Reply:
+        values = {k: isolate(str(v)) if isinstance(v, str) else v for k, v in message.items()}
+        return Reply(text_of(texts.gettext) % values)
+
+    return render_line
+
+
+def relay(message: dict[str, Any], texts: Texts) -> Reply:
+    if message.get("urgent"):
+        label = "⚠️ " + texts.gettext("#%(case)d may be in danger now") % message
+    else:
+        label = f"💬 #{message['case']}"
+    return Reply(f"<b>{label}</b>\n{escape(message['text'])}")  # on its own line: no isolate
+
+
+def reminder(message: dict[str, Any], texts: Texts) -> Reply:
+    return Reply("⏰ " + texts.gettext(
+        "Case #%(case)d: no message for %(time)s. Is the person still there? /close when you "
+        "are done.") % {"case": message["case"],
+                        "time": _minutes(message["idle_min"], texts)})
+
+
+CASEWORKER_RENDERERS: dict[str, Renderer] = {
+    "desk_new_case": new_case,
+    "desk_escalation": escalation,
+    "desk_claimed": opened_case(lambda _: _("You have case #%(case)d.")),
+    "desk_case": opened_case(lambda _: _("Case #%(case)d")),
+    "desk_transferred_in": opened_case(lambda _: _("%(name)s passed case #%(case)d to you.")),
+    "desk_queue": queue,
+    "desk_cases": my_cases,
+    "desk_transfer_choose": transfer_choose,
+    "desk_duty": duty,
+    "desk_help": desk_help,
+    "desk_roster": roster,
+    "desk_relay": relay,
+    "desk_reminder": reminder,
+    "desk_urgent": lambda m, t: Reply("⚠️ " + t.gettext(
+        "Case #%(case)d is still waiting and may be in danger now:") % m
+        + f"\n{escape(m['text'])}", (_claim_button(m["case"], t),)),
+    "desk_case_taken": _line(lambda _: _("Case #%(case)d was taken by %(by)s.")),
+    "desk_case_gone": _line(lambda _: _("Case #%(case)d is no longer waiting.")),
+    "desk_claim_lost": _line(lambda _: _("Case #%(case)d was already taken by %(by)s.")),
+    "desk_survivor_left": _line(lambda _: _("The person in case #%(case)d ended the chat.")),
+    "desk_erased": _line(lambda _: _("Case #%(case)d was erased by the survivor.")),
+    "desk_note_saved": _line(lambda _: _(
+        "Note saved to case #%(case)d. Only caseworkers can see it.")),
+    "desk_released": _line(lambda _: _("Case #%(case)d is back in the queue.")),
+    "desk_closed": _line(lambda _: _("Case #%(case)d is closed. The person is back with the "
+                                     "bot.")),
+    "desk_transferred_out": _line(lambda _: _("Case #%(case)d is now with %(to)s.")),
+    "desk_no_active": _line(lambda _: _(
+        "You have no open case to send this to. /queue shows who is waiting, /cases your "
+        "open cases.")),
+    "desk_unknown_case": _line(lambda _: _("There is no case %(case)s that you can open.")),
+    "desk_text_only": _line(lambda _: _(
+        "Only text messages are passed on. Photos, voice messages, files and locations are "
+        "not, to protect the person.")),
+    "desk_not_allowed": _line(lambda _: _("Your role does not allow that.")),
+}
