@@ -15,6 +15,7 @@ from typing import Any
 from bot.desk.desk import Desk
 from bot.engine.conversation_engine import BotMessage, ConversationEngine
 from bot.i18n import conversation_language, supported_language
+from bot.input_text import incoming_text
 from bot.language_detection import written_language
 from bot.profiles import Profiles
 from bot.render import Reply, render
@@ -63,7 +64,7 @@ class Passage:
 
     async def on_text(self, person: Person, text: str, message_id: int | None = None
                       ) -> list[Reply]:
-        text = text.strip()
+        text = incoming_text(text)  # no zero-width or bidi controls (bot/input_text.py)
         if self.desk and (desk_replies := await self._as_caseworker(person, text)) is not None:
             return desk_replies
         if self.desk and await self.desk.case_status(self.pseudonym(person)):
@@ -235,4 +236,5 @@ class Passage:
 
 
 def _command(text: str) -> str:
-    return text.split()[0].split("@")[0].lower()
+    words = text.split()  # none when someone sent only invisible characters
+    return words[0].split("@")[0].lower() if words else ""

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from html import escape
 from typing import Any
 
 from babel.dates import format_date, get_day_names
 from babel.lists import format_list
 
 from bot.i18n import RTL_LANGUAGES, SUPPORTED_LANGUAGES, autonym, translations
+from bot.input_text import shown_value
 
 # Unicode bidi controls: a right-to-left message must start with a strong RTL character, and
 # values such as phone numbers or Latin-script names are isolated so they keep their order.
@@ -24,8 +24,8 @@ FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
 
 
 def isolate(value: str) -> str:
-    """A value from outside the catalogs: HTML-escaped and bidi-isolated."""
-    return f"{FIRST_STRONG_ISOLATE}{escape(value)}{POP_DIRECTIONAL_ISOLATE}"
+    """A value from outside the catalogs: cleaned, HTML-escaped and bidi-isolated."""
+    return f"{FIRST_STRONG_ISOLATE}{shown_value(value)}{POP_DIRECTIONAL_ISOLATE}"
 
 
 @dataclass(frozen=True)
@@ -310,6 +310,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Texts], Reply]] = {
         "Sorry, I didn't understand. Tell me what you need in a few words, or use the buttons.")),
     "unsupported_content": _simple(lambda _: _(
         "I can only read text messages and shared locations.")),
+    "slow_down": _simple(lambda _: _(
+        "You're writing faster than I can read. I'll answer again in a moment."), menu=False),
 }
 
 

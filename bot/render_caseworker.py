@@ -4,10 +4,10 @@ name the survivor: a case number, language, need, coarse area and waiting time."
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 from bot.i18n import SUPPORTED_LANGUAGES, autonym
+from bot.input_text import fit_units, relayed_text, utf16_units
 from bot.render import Button, Reply, Texts, isolate, need_label
 
 Renderer = Callable[[dict[str, Any], Texts], Reply]
@@ -61,8 +61,7 @@ def opened_case(title: Callable[[Callable[[str], str]], str]) -> Renderer:
             lines.append(_("This case is closed."))
         labels = {"survivor": "👤 " + _("Person"), "caseworker": "🙋 " + _("Caseworker"),
                   "note": "📝 " + _("Note")}
-        for item in message.get("history") or []:
-            lines.append(f"{labels[item['author']]}: {isolate(item['text'])}")
+        lines += _recent_history(message.get("history") or [], labels)
         if message.get("status") == "claimed":
             lines += ["", _("What you write here now goes to this person. /note TEXT keeps a "
                             "private note, /release puts the case back in the queue, /close "
@@ -70,6 +69,24 @@ def opened_case(title: Callable[[Callable[[str], str]], str]) -> Renderer:
         return Reply("\n".join(lines))
 
     return render_case
+
+
+HISTORY_UNITS = 2800  # a case card's history, newest first, within one Telegram message
+HISTORY_ITEM_UNITS = 600
+
+
+def _recent_history(history: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+    """The newest messages of a case that fit in one message; "…" where older ones were."""
+    lines: list[str] = []
+    room = HISTORY_UNITS
+    for item in reversed(history):
+        text = fit_units(item["text"], HISTORY_ITEM_UNITS)
+        room -= utf16_units(labels[item["author"]] + text) + 6
+        if room < 0:
+            lines.append("…")
+            break
+        lines.append(f"{labels[item['author']]}: {isolate(text)}")
+    return lines[::-1]
 
 
 def queue(message: dict[str, Any], texts: Texts) -> Reply:
@@ -158,7 +175,7 @@ def relay(message: dict[str, Any], texts: Texts) -> Reply:
         label = "⚠️ " + texts.gettext("#%(case)d may be in danger now") % message
     else:
         label = f"💬 #{message['case']}"
-    return Reply(f"<b>{label}</b>\n{escape(message['text'])}")  # on its own line: no isolate
+    return Reply(f"<b>{label}</b>\n{relayed_text(message['text'])}")  # own line: no isolate
 
 
 def reminder(message: dict[str, Any], texts: Texts) -> Reply:
@@ -184,7 +201,7 @@ CASEWORKER_RENDERERS: dict[str, Renderer] = {
     "desk_reminder": reminder,
     "desk_urgent": lambda m, t: Reply("⚠️ " + t.gettext(
         "Case #%(case)d is still waiting and may be in danger now:") % m
-        + f"\n{escape(m['text'])}", (_claim_button(m["case"], t),)),
+        + f"\n{relayed_text(m['text'])}", (_claim_button(m["case"], t),)),
     "desk_case_taken": _line(lambda _: _("Case #%(case)d was taken by %(by)s.")),
     "desk_case_gone": _line(lambda _: _("Case #%(case)d is no longer waiting.")),
     "desk_claim_lost": _line(lambda _: _("Case #%(case)d was already taken by %(by)s.")),

@@ -4,11 +4,11 @@ caseworkers read (cases, queue, relay), each in their own language, from the cat
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 from babel.lists import format_list
 
+from bot.input_text import relayed_text
 from bot.render import (
     Button,
     Reply,
@@ -97,7 +97,7 @@ def handoff_queued(message: dict[str, Any], texts: Texts) -> Reply:
 
 def handoff_relay(message: dict[str, Any], texts: Texts) -> Reply:
     label = texts.gettext("%(name)s (caseworker)") % {"name": isolate(message["name"])}
-    return Reply(f"👤 <b>{label}</b>\n{escape(message['text'])}")  # on its own line: no isolate
+    return Reply(f"👤 <b>{label}</b>\n{relayed_text(message['text'])}")  # own line: no isolate
 
 
 def _back_with_bot(first_line: Callable[[Callable[[str], str]], str]) -> Renderer:

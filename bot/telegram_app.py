@@ -17,7 +17,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,6 +28,7 @@ from telegram.ext import (
 from bot.conversation import Passage, Person
 from bot.render import Reply, render
 from bot.storage import utcnow
+from bot.telegram_gate import install_gate, telegram_rate_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -163,12 +163,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(passage: Passage, token: str, base_url: str | None = None) -> Application:
-    builder = (ApplicationBuilder().token(token).rate_limiter(AIORateLimiter())
+    builder = (ApplicationBuilder().token(token).rate_limiter(telegram_rate_limiter())
                .post_init(start_desk).post_stop(stop_desk))
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
     application.bot_data["passage"] = passage
+    install_gate(application)  # groups, odd updates and the per-person rate limit first
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.LOCATION, on_location))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_button))

@@ -7,8 +7,9 @@ Errors mirror Telegram's wording and status codes, so a bug that Telegram would 
 test. Text and markup are checked by the rules in ``tests.telegram_rules`` (see its docstring for
 their deliberate differences from Telegram). Deliberate differences of the server from Telegram:
 
-* flood limits, webhook delivery, files and group chats are not simulated; ``fail_next`` injects
-  any error (e.g. 429 with ``retry_after``, 403 "bot was blocked by the user") for one call.
+* flood limits, webhook delivery and files are not simulated, groups barely (see
+  ``tests.fake_chats``); ``fail_next`` injects any error (e.g. 429 with ``retry_after``,
+  403 "bot was blocked by the user") for one call.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fake_chats import OddUpdates
 from tests.telegram_rules import (
     CHAT_ACTIONS,
     COMMAND_RE,
@@ -88,7 +90,7 @@ class _Chat:
     started: bool = False  # a bot cannot write first to a user
 
 
-class FakeBotAPI:
+class FakeBotAPI(OddUpdates):
     """Strict fake Bot API served over HTTP; see the module docstring."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", host: str = "127.0.0.1",
@@ -404,10 +406,6 @@ class FakeBotAPI:
         if params.get("action") not in CHAT_ACTIONS:
             raise bad("wrong parameter action in request")
         return True
-
-    async def _m_leavechat(self, params: JSON) -> bool:
-        self._chat_param(params)
-        raise bad("chat member status can't be changed in private chats")
 
     def _send(self, chat: _Chat, params: JSON, **content: Any) -> JSON:
         markup = check_markup(params.get("reply_markup"))
