@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.errors import ModelNotFoundError
@@ -43,11 +44,15 @@ def build_passage(settings: Settings, with_desk: bool = True) -> Passage:
     from bot.conversation import Passage
     from bot.engine.conversation_engine import ConversationEngine
     from bot.engine.tracker_store import EncryptedSQLTrackerStore
+    from bot.privacy import Privacy
     from bot.profiles import Profiles
+    from bot.retention import Retention
     from encryption import current
 
     runtime.configure(engine)
     conversation_engine = ConversationEngine.load(settings.model_path,
                                                   EncryptedSQLTrackerStore(engine))
     desk = Desk(engine, desk_config) if desk_config else None
-    return Passage(conversation_engine, Profiles(engine), current(), desk)
+    privacy = Privacy(engine, current(), settings.safe_word)
+    retention = Retention(engine, timedelta(days=settings.retention_days))
+    return Passage(conversation_engine, Profiles(engine), current(), privacy, retention, desk)

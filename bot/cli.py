@@ -53,6 +53,24 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"Model written to {train_model(out)}")
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    """What the running bot does once a day; for a bot that is not running, or by cron."""
+    from datetime import timedelta
+
+    from bot.bootstrap import open_storage
+    from bot.retention import Retention
+    from bot.settings import Settings
+    from bot.storage import utcnow
+
+    settings = Settings.from_env()
+    days = args.older_than_days or settings.retention_days
+    if days <= 0:
+        raise UsageError("--older-than-days must be more than 0")
+    purged = Retention(open_storage(settings), timedelta(days=days)).purge_now(utcnow())
+    print(f"Purged what was older than {days:g} days: {purged.conversations} conversations, "
+          f"{purged.desk_messages} relayed messages and notes.")
+
+
 def cmd_understand(args: argparse.Namespace) -> None:
     """One JSON line out per JSON line in; the model is loaded once for the whole batch."""
     import json
@@ -114,6 +132,11 @@ def parser() -> argparse.ArgumentParser:
                             help='lines of {"text": ..., "language": optional hint}; - = stdin')
     understand.set_defaults(func=cmd_understand)
 
+    purge = commands.add_parser("purge", help="delete conversations and relayed messages "
+                                "older than PASSAGE_RETENTION_DAYS")
+    purge.add_argument("--older-than-days", type=float, metavar="DAYS",
+                       help="this time only, a shorter period")
+    purge.set_defaults(func=cmd_purge)
     _add_admin_commands(commands)
     from bot.cli_desk import add_commands
 

@@ -17,8 +17,10 @@ from bot.engine.conversation_engine import BotMessage, ConversationEngine
 from bot.i18n import conversation_language, supported_language
 from bot.input_text import incoming_text
 from bot.language_detection import written_language
+from bot.privacy import Privacy, is_exit_request, normalized_word
 from bot.profiles import Profiles
 from bot.render import Reply, render
+from bot.retention import Retention
 from bot.safety import emergency_message
 from bot.understanding import contract_intent
 from encryption import Crypto
@@ -53,10 +55,12 @@ class Person:
 
 class Passage:
     def __init__(self, engine: ConversationEngine, profiles: Profiles, crypto: Crypto,
-                 desk: Desk | None = None) -> None:
+                 privacy: Privacy, retention: Retention, desk: Desk | None = None) -> None:
         self._engine = engine
         self._profiles = profiles
         self._crypto = crypto
+        self._privacy = privacy
+        self.retention = retention
         self.desk = desk
 
     def pseudonym(self, person: Person) -> str:
@@ -65,8 +69,19 @@ class Passage:
     async def on_text(self, person: Person, text: str, message_id: int | None = None
                       ) -> list[Reply]:
         text = incoming_text(text)  # no zero-width or bidi controls (bot/input_text.py)
+        if is_exit_request(text):
+            return await self.quick_exit(person)
         if self.desk and (desk_replies := await self._as_caseworker(person, text)) is not None:
             return desk_replies
+        if await self._privacy.is_safe_word(self.pseudonym(person), text):
+            if self.desk:
+                await self.desk.safe_word_used(self.pseudonym(person))
+            return await self._say(person, {"message": "decoy"})
+        if _command(text) == "/safeword":
+            return await self._set_safe_word(person, text.partition(" ")[2])
+        if _command(text) == "/privacy":
+            return await self._say(person, {"message": "privacy",
+                                            "days": self.retention.period.days})
         if self.desk and await self.desk.case_status(self.pseudonym(person)):
             return await self._in_case(person, text[:MAX_TEXT_CHARS], message_id)
         if text.startswith("/"):
@@ -112,6 +127,8 @@ class Passage:
             if self.desk and await self.desk.case_status(self.pseudonym(person)):
                 return await self._say(person, {"message": "language_changed"})
             return await self._converse(person, "/language_chosen")
+        if data == "exit":
+            return await self.quick_exit(person)
         if data == "forget:yes":
             language = await self.language(person)  # read before it is erased
             await self.forget(person)
@@ -141,6 +158,30 @@ class Passage:
             await self.desk.erase(pseudonym)
         await self._engine.forget(pseudonym)
         await self._profiles.erase(pseudonym)
+
+    # --- leaving no trace -------------------------------------------------------------------
+    async def quick_exit(self, person: Person) -> list[Reply]:
+        """Delete the chat from their phone (the edge does, from the Reply); a caseworker on
+        their case is told, politely, and nothing more is sent to them."""
+        if self.desk:
+            await self.desk.survivor_exits(self.pseudonym(person))
+        return await self._say(person, {"message": "quick_exit"})
+
+    async def remember_messages(self, person: Person, message_ids: list[int]) -> None:
+        await self._privacy.remember(self.pseudonym(person), message_ids)
+
+    async def remember_in_chat(self, chat_hash: str, message_ids: list[int]) -> None:
+        """A message the desk sent to a survivor (chat_hash is their pseudonym)."""
+        await self._privacy.remember(chat_hash, message_ids)
+
+    async def messages_to_delete(self, person: Person) -> list[int]:
+        return await self._privacy.take_deletable(self.pseudonym(person))
+
+    async def _set_safe_word(self, person: Person, word: str) -> list[Reply]:
+        if not normalized_word(word) or len(word) > 40:
+            return await self._say(person, {"message": "safe_word"})
+        await self._privacy.set_safe_word(self.pseudonym(person), word)
+        return await self._say(person, {"message": "safe_word", "set": True})
 
     # --- the desk ---------------------------------------------------------------------------
     async def _as_caseworker(self, person: Person, text: str) -> list[Reply] | None:

@@ -38,8 +38,15 @@ class Button:
 class Reply:
     text: str  # Telegram HTML
     buttons: tuple[tuple[Button, ...], ...] = ()
-    # When set, the reply offers a one-tap "share my location" keyboard with this label.
+    # When set, the reply offers a one-tap "share my location" keyboard with this label...
     location_button: str | None = None
+    # ... and a quick-exit key under it with this label.
+    exit_button: str | None = None
+    # Quick exit: delete every message of the chat Telegram allows, then send this text with
+    # any keyboard removed.
+    wipe_chat: bool = False
+    # Delete the person's message this answers (it held their safe word).
+    delete_incoming: bool = False
 
 
 class Texts:
@@ -73,6 +80,7 @@ def main_menu_buttons(_: Callable[[str], str]) -> tuple[tuple[Button, ...], ...]
         (Button(_("🔎 Find help near me"), "/find_service"),),
         (Button(_("🙋 Talk to a person"), "/talk_to_human"),),
         (Button(_("🌐 Language"), "/change_language"),),
+        (Button(_("🚪 Exit"), "exit"),),
     )
 
 
@@ -211,7 +219,7 @@ def _ask_location(_: Callable[[str], str], first_line: str) -> Reply:
     text = first_line + "\n" + _(
         "Tap the button below to share your location, or type the name of your city."
     ) + "\n" + _("I only use it to find places near you.")
-    return Reply(text, location_button=_("📍 Share my location"))
+    return Reply(text, location_button=_("📍 Share my location"), exit_button=_("🚪 Exit"))
 
 
 def _simple(text_of: Callable[[Callable[[str], str]], str], menu: bool = True
@@ -239,6 +247,10 @@ def _help(_: Callable[[str], str]) -> str:
         "",
         _("Tell me what you need in your own words, or use the buttons. "
           "I never need your name or your documents."),
+        "",
+        _("🚪 /exit deletes this chat from your phone at once."),
+        _("🔒 /privacy says what I keep and for how long. /forget erases it."),
+        _("🤫 /safeword lets you choose a word that makes me answer with a recipe."),
     ])
 
 
@@ -299,9 +311,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Texts], Reply]] = {
         "I'll write in %(language)s. To change the language, send /language.") % {
         "language": autonym(t.language)}),
     "confirm_forget": _confirm_forget,
-    "forgotten": _simple(lambda _: _(
+    "forgotten": lambda m, t: Reply(t.gettext(  # and the chat goes from their phone too
         "Done. I erased everything I kept about you. If you write again, I will start fresh."),
-        menu=False),
+        wipe_chat=True),
     "goodbye": _simple(lambda _: _("Take care. You can write to me at any time."), menu=False),
     "you_are_welcome": _simple(lambda _: _("You're welcome. I'm here if you need anything else.")),
     "out_of_scope": _simple(lambda _: _(
@@ -323,9 +335,12 @@ def render(message: dict[str, Any], language: str) -> Reply:
     return reply
 
 
-# The desk's texts live in their own modules, built on the helpers above.
+# The desk's and the safety features' texts live in their own modules, built on the helpers
+# above.
 from bot.render_caseworker import CASEWORKER_RENDERERS  # noqa: E402
 from bot.render_desk import SURVIVOR_RENDERERS  # noqa: E402
+from bot.render_safety import SAFETY_RENDERERS  # noqa: E402
 
 RENDERERS.update(SURVIVOR_RENDERERS)
 RENDERERS.update(CASEWORKER_RENDERERS)
+RENDERERS.update(SAFETY_RENDERERS)

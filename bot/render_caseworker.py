@@ -206,6 +206,12 @@ CASEWORKER_RENDERERS: dict[str, Renderer] = {
     "desk_case_gone": _line(lambda _: _("Case #%(case)d is no longer waiting.")),
     "desk_claim_lost": _line(lambda _: _("Case #%(case)d was already taken by %(by)s.")),
     "desk_survivor_left": _line(lambda _: _("The person in case #%(case)d ended the chat.")),
+    "desk_survivor_exited": _line(lambda _: _(
+        "The person in case #%(case)d used quick exit: the chat is gone from their phone. The "
+        "case is closed; do not write to them unless they write again.")),
+    "desk_safe_word": lambda m, t: Reply("⚠️ " + t.gettext(
+        "Case #%(case)d: the person sent their safe word. They may not be alone or safe. They "
+        "saw a harmless reply; write nothing that shows what this chat is about.") % m),
     "desk_erased": _line(lambda _: _("Case #%(case)d was erased by the survivor.")),
     "desk_note_saved": _line(lambda _: _(
         "Note saved to case #%(case)d. Only caseworkers can see it.")),

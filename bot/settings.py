@@ -19,6 +19,8 @@ class Settings:
     telegram_token: str | None
     telegram_base_url: str | None
     desk_config: Path
+    retention_days: float
+    safe_word: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,4 +34,18 @@ class Settings:
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
             desk_config=Path(env.get("PASSAGE_DESK_CONFIG") or PROJECT_ROOT / "desk.yml"),
+            retention_days=_positive(env, "PASSAGE_RETENTION_DAYS", 30),
+            safe_word=(env.get("PASSAGE_SAFE_WORD") or "").strip() or None,
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    from bot.errors import UsageError
+
+    try:
+        value = float(env.get(name) or default)
+    except ValueError:
+        raise UsageError(f"{name} must be a number of days, got {env.get(name)!r}") from None
+    if value <= 0:
+        raise UsageError(f"{name} must be more than 0")
+    return value

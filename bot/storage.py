@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, DateTime, String, create_engine, event, false
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, create_engine, event, false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
@@ -19,7 +19,8 @@ def utcnow() -> datetime:
 
 
 class Profile(Base):
-    """What the bot remembers about a person between conversations: only their language."""
+    """What the bot remembers about a person between conversations: their language and the
+    hash of their safe word."""
 
     __tablename__ = "profiles"
 
@@ -27,6 +28,8 @@ class Profile(Base):
     language = Column(String(8))
     # True when the person chose the language; False when Passage inferred it from messages.
     language_chosen = Column(Boolean, nullable=False, default=False, server_default=false())
+    # A keyed hash of the person's own safe word (bot/privacy.py); NULL: the default, if any.
+    safe_word = Column(String(64))
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -38,6 +41,18 @@ class Conversation(Base):
     pseudonym = Column(String(64), primary_key=True)
     tracker = Column(EncryptedText("conversations.tracker"), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ChatMessage(Base):
+    """The id of a message in a person's chat (theirs or the bot's), kept for 48 hours so that
+    quick exit can delete the chat from their phone. Ids only: never the text."""
+
+    __tablename__ = "chat_messages"
+
+    id = Column(Integer, primary_key=True)
+    pseudonym = Column(String(64), nullable=False, index=True)
+    message_id = Column(Integer, nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
 
 
 def make_engine(url: str) -> Engine:

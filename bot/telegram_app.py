@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ParseMode
@@ -33,7 +36,8 @@ from bot.telegram_gate import install_gate, telegram_rate_limiter
 logger = logging.getLogger(__name__)
 
 PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-DESK_ROUND_SECONDS = 5
+ROUND_SECONDS = 5
+PURGE_EVERY = timedelta(days=1)
 
 
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -43,11 +47,12 @@ def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | N
              for row in reply.buttons]
         )
     if reply.location_button:
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(reply.location_button, request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
+        rows = [[KeyboardButton(reply.location_button, request_location=True)]]
+        if reply.exit_button:
+            rows.append([KeyboardButton(reply.exit_button)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+    if reply.wipe_chat:
+        return ReplyKeyboardRemove()
     return None
 
 
@@ -63,15 +68,37 @@ def _person(update: Update) -> Person:
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        replies: list[Reply]) -> None:
+    passage, person, chat_id = _passage(context), _person(update), update.effective_chat.id
     for reply in replies:
-        await context.bot.send_message(
-            update.effective_chat.id,
+        if reply.wipe_chat:
+            await _delete(context.bot, chat_id, await passage.messages_to_delete(person))
+        if reply.delete_incoming and update.message:
+            await _delete(context.bot, chat_id, [update.message.message_id])
+        sent = await context.bot.send_message(
+            chat_id,
             reply.text,
             parse_mode=ParseMode.HTML,
             reply_markup=reply_markup(reply),
             disable_web_page_preview=True,
         )
+        if not reply.wipe_chat:  # the one line left after a wipe is not tied to them again
+            await passage.remember_messages(person, [sent.message_id])
     await deliver_outbox(context.application)
+
+
+async def _delete(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
+    """Delete what Telegram still allows (private chat, < 48 h), 100 at a time; a message that
+    is already gone or too old is simply skipped."""
+    for start in range(0, len(message_ids), 100):
+        try:
+            await bot.delete_messages(chat_id, message_ids[start:start + 100])
+        except BadRequest as error:
+            logger.warning("some messages could not be deleted: %s", type(error).__name__)
+
+
+async def _remember_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.message:
+        await _passage(context).remember_messages(_person(update), [update.message.message_id])
 
 
 async def deliver_outbox(application: Application) -> None:
@@ -95,6 +122,8 @@ async def deliver_outbox(application: Application) -> None:
                         item.chat_id, reply.text, parse_mode=ParseMode.HTML,
                         reply_markup=reply_markup(reply), disable_web_page_preview=True)
                     message_id = sent.message_id
+                    await application.bot_data["passage"].remember_in_chat(
+                        item.chat_hash, [message_id])
             except (BadRequest, Forbidden) as error:
                 logger.warning("a desk message could not be delivered: %s",
                                type(error).__name__)
@@ -105,21 +134,27 @@ async def deliver_outbox(application: Application) -> None:
             await desk.delivered(item.id, message_id)
 
 
-async def _desk_rounds(application: Application) -> None:
-    """The desk's own work (timeouts, reminders, retention) and the outbox, every few seconds."""
-    desk = application.bot_data["passage"].desk
+async def _rounds(application: Application) -> None:
+    """Work nobody asks for: the desk's timeouts and outbox every few seconds, retention at
+    start and then once a day."""
+    passage: Passage = application.bot_data["passage"]
+    last_purge = None
     while True:
+        now = utcnow()
         try:
-            await desk.sweep(utcnow())
-            await deliver_outbox(application)
+            if last_purge is None or now - last_purge >= PURGE_EVERY:
+                await passage.retention.purge(now)
+                last_purge = now
+            if passage.desk is not None:
+                await passage.desk.sweep(now)
+                await deliver_outbox(application)
         except Exception as error:  # noqa: BLE001 - keep the rounds going; type only
-            logger.error("a desk round failed: %s", type(error).__name__)
-        await asyncio.sleep(DESK_ROUND_SECONDS)
+            logger.error("a background round failed: %s", type(error).__name__)
+        await asyncio.sleep(ROUND_SECONDS)
 
 
 async def start_desk(application: Application) -> None:
-    if application.bot_data["passage"].desk is not None:
-        application.bot_data["desk_rounds"] = asyncio.create_task(_desk_rounds(application))
+    application.bot_data["desk_rounds"] = asyncio.create_task(_rounds(application))
 
 
 async def stop_desk(application: Application) -> None:
@@ -131,12 +166,14 @@ async def stop_desk(application: Application) -> None:
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _remember_incoming(update, context)
     replies = await _passage(context).on_text(_person(update), update.message.text,
                                               update.message.message_id)
     await send_replies(update, context, replies)
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _remember_incoming(update, context)
     location = update.message.location
     replies = await _passage(context).on_location(
         _person(update), location.latitude, location.longitude
@@ -154,6 +191,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_other_content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _remember_incoming(update, context)
     await send_replies(update, context, await _passage(context).on_unsupported(_person(update)))
 
 

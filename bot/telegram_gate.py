@@ -4,7 +4,7 @@ Passage is for private chats. In a group or supergroup it leaves at the first up
 there, without a word in the group; channel posts, edited messages and any other update kind
 are ignored. In a private chat each person's messages and button taps go through a token
 bucket (``bot.rate_limit``); a refused one is answered once per burst with a polite line,
-except that anything that looks like danger always goes through to be answered.
+except that anything that looks like danger, and quick exit, always go through.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.conversation import MAX_TEXT_CHARS, Person
 from bot.engine.safety_net import looks_like_emergency
 from bot.input_text import incoming_text
+from bot.privacy import is_exit_request
 from bot.rate_limit import MemoryRateLimit, RateLimit, Verdict
 from bot.render import render
 
@@ -63,15 +64,25 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     person = Person(chat.id, user.language_code if user else None, user.id if user else None)
     verdict = await context.application.bot_data["rate_limit"].check(passage.pseudonym(person))
-    if verdict is Verdict.ALLOW or _looks_like_danger(update):
+    if verdict is Verdict.ALLOW or _looks_like_danger(update) or _wants_out(update):
         return
+    if update.message:  # held back, but quick exit must still be able to delete it
+        await passage.remember_messages(person, [update.message.message_id])
     if verdict is Verdict.SLOW_DOWN:
         reply = render({"message": "slow_down"}, await passage.language(person))
         try:
-            await context.bot.send_message(chat.id, reply.text, parse_mode=ParseMode.HTML)
+            sent = await context.bot.send_message(chat.id, reply.text, parse_mode=ParseMode.HTML)
+            await passage.remember_messages(person, [sent.message_id])
         except TelegramError as error:
             logger.warning("the slow-down reply was not sent: %s", type(error).__name__)
     raise ApplicationHandlerStop
+
+
+def _wants_out(update: Update) -> bool:
+    """Quick exit is never held back either."""
+    if update.callback_query is not None:
+        return update.callback_query.data == "exit"
+    return is_exit_request(incoming_text(update.message.text or ""))
 
 
 def _looks_like_danger(update: Update) -> bool:

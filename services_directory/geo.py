@@ -30,3 +30,14 @@ def distance_band(km: float) -> tuple[float, float] | None:
 def valid_coordinates(lat: float | None, lon: float | None) -> bool:
     """HSDS examples use placeholder coordinates (100, 101): such places are not findable."""
     return lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+KEPT_RESOLUTION = 7  # H3 cells of ~5 km²: where someone is, roughly, never exactly
+
+
+def coarse_point(lat: float, lon: float) -> tuple[float, float]:
+    """The centre of the ~5 km² cell around a point: what may be kept of a shared location."""
+    import h3
+
+    centre_lat, centre_lon = h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, KEPT_RESOLUTION))
+    return round(centre_lat, 4), round(centre_lon, 4)

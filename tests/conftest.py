@@ -85,3 +85,16 @@ async def bot(fake_telegram, passage) -> AsyncIterator:
     await stop_desk(application)
     await application.stop()
     await application.shutdown()
+
+
+@pytest.fixture
+def clean_desk(database):  # noqa: ANN001, ANN201 - the session's Engine, with an empty desk
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from bot.desk.models import Case, CaseEvent, CaseMessage, Caseworker, Notice, Outbox
+
+    with Session(database) as session, session.begin():
+        for table in (Notice, Outbox, CaseMessage, CaseEvent, Case, Caseworker):
+            session.execute(delete(table))
+    return database

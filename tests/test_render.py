@@ -66,8 +66,11 @@ PAYLOADS.update({
     "desk_claim_lost": {"case": 7, "by": "Maria"},
     "desk_transferred_out": {"case": 7, "to": "Sam"},
     "desk_unknown_case": {"case": "99"},
-    **{key: {"case": 7} for key in ("desk_case_gone", "desk_survivor_left", "desk_erased",
-                                    "desk_note_saved", "desk_released", "desk_closed")},
+    "privacy": {"days": 30},
+    "safe_word": {"set": True},
+    **{key: {"case": 7} for key in (
+        "desk_survivor_exited", "desk_safe_word", "desk_case_gone", "desk_survivor_left",
+        "desk_erased", "desk_note_saved", "desk_released", "desk_closed")},
 })
 
 
@@ -86,7 +89,7 @@ def test_every_message_is_valid_telegram_html_with_valid_buttons(key, language):
         check_markup(markup)
 
 
-@pytest.mark.parametrize("key", sorted(RENDERERS))
+@pytest.mark.parametrize("key", sorted(set(RENDERERS) - {"quick_exit"}))  # "👍": no words
 def test_spanish_speakers_read_spanish(key):
     message = {"message": key, **PAYLOADS.get(key, {})}
     assert render(message, "es").text != render(message, "en").text

@@ -13,11 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.runtime import directory_engine
 from bot.safety import emergency_message
 from services_directory import Near, search
+from services_directory.geo import coarse_point
 from services_directory.places import gazetteer
 from services_directory.search import known_need
-
-# Shared coordinates are kept only to about 100 m in the conversation state.
-_KEPT_DECIMALS = 3
 
 
 def _latest_entity(tracker: Tracker, name: str) -> str | None:
@@ -33,9 +31,9 @@ def _area_from_shared_location(value: str) -> dict[str, Any] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     nearest = gazetteer().nearest(lat, lon)
-    return {
-        "latitude": round(lat, _KEPT_DECIMALS),
-        "longitude": round(lon, _KEPT_DECIMALS),
+    return {  # searched from exactly here; kept (in the slot) only as a ~5 km² cell's centre
+        "latitude": lat,
+        "longitude": lon,
         "label": nearest.name if nearest else None,
         "country": nearest.country if nearest else None,
     }
@@ -47,6 +45,12 @@ def _area_from_place(name: str) -> dict[str, Any] | None:
         return None
     return {"latitude": place.latitude, "longitude": place.longitude,
             "label": place.name, "country": place.country}
+
+
+def kept(area: dict[str, Any]) -> dict[str, Any]:
+    """What the conversation may remember of an area: its cell's centre, never the point."""
+    latitude, longitude = coarse_point(area["latitude"], area["longitude"])
+    return {**area, "latitude": latitude, "longitude": longitude}
 
 
 def current_area(tracker: Tracker) -> dict[str, Any] | None:
@@ -79,7 +83,7 @@ class ActionSearchServices(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         need = tracker.get_slot("need")
         area = current_area(tracker)
-        events: list[EventType] = [] if area is None else [SlotSet("location", area)]
+        events: list[EventType] = [] if area is None else [SlotSet("location", kept(area))]
         if not known_need(need):
             dispatcher.utter_message(json_message={"message": "ask_need",
                                                    "place": area and area["label"]})
@@ -108,7 +112,7 @@ class ActionEmergency(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         area = current_area(tracker)
         dispatcher.utter_message(json_message=emergency_message(area and area["country"]))
-        return [] if area is None else [SlotSet("location", area)]
+        return [] if area is None else [SlotSet("location", kept(area))]
 
 
 def _last_message_key(tracker: Tracker) -> str | None:

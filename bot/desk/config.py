@@ -27,7 +27,6 @@ class DeskConfig:
     notify_everyone_after: timedelta
     escalate_after: timedelta
     remind_idle_after: timedelta
-    retention: timedelta
 
     @classmethod
     def load(cls, path: Path) -> DeskConfig:
@@ -40,7 +39,6 @@ class DeskConfig:
                     timeouts.get("notify_everyone_after", 3))),
                 escalate_after=timedelta(minutes=float(timeouts.get("escalate_after", 10))),
                 remind_idle_after=timedelta(minutes=float(timeouts.get("remind_idle_after", 15))),
-                retention=timedelta(days=float(data.get("retention_days", 30))),
             )
         except OSError as error:
             raise UsageError(f"cannot read the desk configuration {path}: "

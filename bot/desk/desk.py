@@ -28,6 +28,7 @@ class Outgoing:
 
     id: int
     chat_id: int
+    chat_hash: str
     language: str
     message: Message
     edit_message_id: int | None
@@ -78,6 +79,12 @@ class Desk:
     async def survivor_ends(self, survivor: str) -> Message | None:
         return await self._run(survivor_side.end, survivor)
 
+    async def survivor_exits(self, survivor: str) -> None:
+        await self._run(survivor_side.leave_quickly, survivor)
+
+    async def safe_word_used(self, survivor: str) -> None:
+        await self._run(survivor_side.safe_word, survivor)
+
     async def erase(self, survivor: str) -> None:
         await self._run(survivor_side.erase, survivor)
 
@@ -121,8 +128,8 @@ class Desk:
     async def pending(self, limit: int = 100) -> list[Outgoing]:
         def run(session: Session) -> list[Outgoing]:
             rows = session.execute(select(Outbox).order_by(Outbox.id).limit(limit)).scalars()
-            return [Outgoing(r.id, int(r.chat), r.language, r.message, r.edit_message_id)
-                    for r in rows]
+            return [Outgoing(r.id, int(r.chat), r.chat_hash, r.language, r.message,
+                             r.edit_message_id) for r in rows]
 
         return await self._run(run)
 

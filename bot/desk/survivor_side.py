@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.desk import cases, routing
 from bot.desk.config import DeskConfig
-from bot.desk.models import CLAIMED, CONSENT, WAITING, Case
+from bot.desk.models import CLAIMED, CONSENT, WAITING, Case, Outbox
 from bot.safety import emergency_contacts
 
 Message = dict[str, Any]
@@ -98,6 +98,33 @@ def end(session: Session, survivor: str) -> Message | None:
     _leave(session, case, "desk_survivor_left")
     cases.close(session, case, "survivor")
     return {"message": "handoff_ended"}
+
+
+def leave_quickly(session: Session, survivor: str) -> None:
+    """Quick exit: the case ends, its caseworker is told why, and nothing queued for the
+    survivor's chat is sent any more (it would reappear on a phone just wiped)."""
+    case = cases.open_case_of(session, survivor)
+    if case is not None:
+        _leave(session, case, "desk_survivor_exited")
+        cases.close(session, case, "exit")
+    session.execute(delete(Outbox).where(Outbox.chat_hash == survivor)
+                    .execution_options(synchronize_session=False))
+
+
+def safe_word(session: Session, survivor: str) -> None:
+    """The survivor may not be alone: their case goes to the top, the caseworker is warned, and
+    the word itself is never relayed."""
+    case = cases.open_case_of(session, survivor)
+    if case is None or case.status == CONSENT:
+        return
+    if not case.urgent:
+        case.urgent = True
+    cases.event(session, case, "safe_word")
+    worker = cases.caseworker(session, case.caseworker_id) if case.status == CLAIMED else None
+    if worker:
+        routing.to_caseworker(session, worker, {"message": "desk_safe_word", "case": case.id})
+    else:
+        routing.tell_supervisors(session, {"message": "desk_safe_word", "case": case.id}, case)
 
 
 def erase(session: Session, survivor: str) -> None:

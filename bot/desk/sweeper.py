@@ -1,6 +1,6 @@
 """What the desk does on its own, run every few seconds by the bot: tell everyone on duty
-about a case nobody who speaks its language took, escalate cases that wait too long, remind
-caseworkers of idle chats, and delete relayed messages past the retention period."""
+about a case nobody who speaks its language took, escalate cases that wait too long and
+remind caseworkers of idle chats. `purge` is the desk's part of retention (bot/retention.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ def sweep(session: Session, config: DeskConfig, now: datetime) -> None:
                     "message": "desk_reminder", "case": case.id,
                     "idle_min": routing.minutes_since(idle_since, now)}, case)
             case.reminded_at = now
-    purge(session, now - config.retention)
 
 
 def purge(session: Session, before: datetime) -> int:

@@ -7,6 +7,7 @@ encrypted value (the `conversations.tracker` column), keyed by the person's pseu
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
@@ -17,6 +18,35 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.storage import Conversation, utcnow
+from services_directory.geo import coarse_point
+
+
+def scrub_shared_locations(serialised: str) -> str:
+    """A shared location arrives as `/share_location{"location": "lat,lon"}`; it was used for
+    the search. What is stored keeps only the centre of its ~5 km² cell."""
+    if "share_location" not in serialised:
+        return serialised
+    data = json.loads(serialised)
+    for event in data.get("events") or []:
+        if event.get("event") != "user" or not str(event.get("text")).startswith(
+                "/share_location"):
+            continue
+        event["text"] = "/share_location"
+        parse_data = event.get("parse_data") or {}
+        parse_data["text"] = "/share_location"
+        for entity in parse_data.get("entities") or []:
+            if entity.get("entity") == "location":
+                entity["value"] = _coarse(str(entity.get("value")))
+    return json.dumps(data)
+
+
+def _coarse(value: str) -> str | None:
+    try:
+        lat, lon = (float(part) for part in value.split(","))
+        centre_lat, centre_lon = coarse_point(lat, lon)
+        return f"{centre_lat:.4f},{centre_lon:.4f}"
+    except (ValueError, TypeError):
+        return None
 
 
 class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
@@ -25,7 +55,7 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
         self._engine = engine
 
     def _save(self, tracker: DialogueStateTracker) -> None:
-        serialised = self.serialise_tracker(tracker)
+        serialised = scrub_shared_locations(self.serialise_tracker(tracker))
         with Session(self._engine) as session, session.begin():
             session.merge(
                 Conversation(pseudonym=tracker.sender_id, tracker=serialised, updated_at=utcnow())

@@ -5,21 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pytest
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
-
 from bot.desk import roster
-from bot.desk.models import Case, CaseEvent, CaseMessage, Caseworker, Notice, Outbox
 from tests.fake_bot_api import FakeBotAPI, FakeUser, inline_buttons
-
-
-@pytest.fixture
-def clean_desk(database):  # noqa: ANN001, ANN201
-    with Session(database) as session, session.begin():
-        for table in (Notice, Outbox, CaseMessage, CaseEvent, Case, Caseworker):
-            session.execute(delete(table))
-    return database
 
 
 @dataclass

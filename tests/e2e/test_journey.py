@@ -46,7 +46,7 @@ async def test_from_start_to_the_nearest_shelter(fake_telegram, bot, language):
     assert welcome["text"] == in_language("welcome", language)
     assert language == "en" or welcome["text"] != in_language("welcome", "en")
     menu = [data for _, data in inline_buttons(welcome)]
-    assert menu == ["/emergency", "/find_service", "/talk_to_human", "/change_language"]
+    assert menu == ["/emergency", "/find_service", "/talk_to_human", "/change_language", "exit"]
 
     await fake_telegram.send_text(user, need_text)
     [ask] = await fake_telegram.wait_for_bot_messages(user)

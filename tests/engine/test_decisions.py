@@ -20,7 +20,8 @@ async def test_start_greets_as_a_bot_with_a_safety_note_and_the_menu(passage, fr
     [reply] = await passage.on_text(Person(fresh_chat_id, "en"), "/start")
     assert "a bot, not a person" in reply.text
     assert "Anyone who uses this phone can read this chat" in reply.text
-    assert buttons(reply) == ["/emergency", "/find_service", "/talk_to_human", "/change_language"]
+    assert buttons(reply) == ["/emergency", "/find_service", "/talk_to_human", "/change_language",
+                              "exit"]
 
 
 async def test_a_need_in_free_text_asks_where_then_finds_the_nearest(passage, fresh_chat_id):

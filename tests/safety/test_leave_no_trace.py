@@ -1,0 +1,161 @@
+"""Leave no trace: quick exit, forget-me on the phone and in every table, the safe word,
+coarse locations only, and retention with the clock moved."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Session
+
+from bot.conversation import Person
+from bot.engine.tracker_store import EncryptedSQLTrackerStore
+from bot.privacy import Privacy, is_exit_request
+from bot.render import render
+from bot.storage import ChatMessage, Conversation, all_metadata, utcnow
+from encryption import current
+from tests.desk.conftest import Desk
+from tests.desk.test_desk_rules import claimed_case
+from tests.e2e.expectations import MADRID
+from tests.e2e.test_commands import PASSAGE, _env
+from tests.fake_bot_api import inline_buttons
+from tests.telegram_rules import parse_html
+
+
+def shown(key: str, language: str, **values) -> str:  # noqa: ANN003
+    return parse_html(render({"message": key, **values}, language).text)[0]
+
+
+def on_screen(fake, user) -> list[str]:  # noqa: ANN001
+    return [m.get("text") or str(m.get("location")) for m in fake.visible_messages(user)]
+
+
+@pytest.fixture
+def desk(fake_telegram, bot, clean_desk) -> Desk:
+    return Desk(fake_telegram, clean_desk)
+
+
+async def a_search(desk: Desk, user) -> None:  # noqa: ANN001
+    await desk.say(user, "/start")
+    await desk.say(user, "necesito un lugar seguro para dormir")
+    await desk.fake.share_location(user, *MADRID)
+    await desk.fake.wait_for_bot_messages(user)
+
+
+@pytest.mark.parametrize("how", ["exit key", "/exit", "the word", "menu button"])
+async def test_quick_exit_leaves_one_harmless_line(desk: Desk, how: str):
+    user = desk.fake.new_user("Ana", "es")
+    await a_search(desk, user)
+    assert len(on_screen(desk.fake, user)) == 6
+    if how == "exit key":
+        keys = [b["text"] for row in desk.fake.reply_keyboard(user)["keyboard"] for b in row]
+        assert keys[-1] == "🚪 Salir"
+        await desk.fake.press_reply_button(user, "🚪 Salir")
+    elif how == "menu button":
+        [menu] = await desk.say(user, "/menu")
+        assert ("🚪 Salir", "exit") in inline_buttons(menu)
+        await desk.fake.press_button(user, menu["message_id"], "exit")
+    else:
+        await desk.fake.send_text(user, {"/exit": "/exit", "the word": "salir"}[how])
+    await desk.fake.wait_for_bot_messages(user)
+    assert on_screen(desk.fake, user) == ["👍"]
+    assert desk.fake.reply_keyboard(user) is None
+    assert desk.fake.rejected == []
+
+
+def test_exit_words_in_every_language_and_not_in_sentences():
+    for word in ("exit", "Salir", "sortir", "SAIR", "ieșire", "выход", "вихід", "خروج", "退出",
+                 "thoát", "labas", "ออก", "🚪 Exit", "/exit"):
+        assert is_exit_request(word), word
+    for text in ("how do I exit this country", "salir de aqui no puedo, me encierran", "exito"):
+        assert not is_exit_request(text), text
+
+
+async def test_quick_exit_in_a_case_ends_it_politely(desk: Desk):
+    worker, survivor, case = await claimed_case(desk)
+    await desk.say(survivor, "salir", replies=1)
+    assert on_screen(desk.fake, survivor) == ["👍"]
+    [told] = await desk.fake.wait_for_bot_messages(worker)
+    assert told["text"] == shown("desk_survivor_exited", "en", case=case)
+    [nowhere] = await desk.say(worker, "¿estás ahí?")
+    assert nowhere["text"] == shown("desk_no_active", "en")
+    assert on_screen(desk.fake, survivor) == ["👍"]  # nothing new appeared on their phone
+
+
+async def test_forget_me_clears_the_phone_and_every_table(desk: Desk, passage):
+    user = desk.fake.new_user("Ana", "es")
+    await a_search(desk, user)
+    await desk.say(user, "/safeword girasol")
+    [confirm] = await desk.say(user, "/forget")
+    [done] = await desk.press(user, confirm, "forget:yes")
+    assert on_screen(desk.fake, user) == [done["text"]] == [shown("forgotten", "es")]
+    pseudonym = passage.pseudonym(Person(user.id))
+    with Session(desk.engine) as session:
+        for metadata in all_metadata():
+            for table in metadata.sorted_tables:
+                for column in table.columns:
+                    if isinstance(column.type, String):
+                        found = session.execute(select(func.count()).select_from(table).where(
+                            column == pseudonym)).scalar_one()
+                        assert found == 0, f"{table.name}.{column.name} still holds them"
+
+
+async def test_the_safe_word_answers_with_a_recipe_and_warns_the_caseworker(desk: Desk):
+    worker, survivor, case = await claimed_case(desk)
+    [saved] = await desk.say(survivor, "/safeword Mango")
+    assert saved["text"] == shown("safe_word", "es", set=True)
+    assert not any("Mango" in text for text in on_screen(desk.fake, survivor))
+    [decoy] = await desk.say(survivor, "mango!")
+    assert decoy["text"] == shown("decoy", "es")
+    [warning] = await desk.fake.wait_for_bot_messages(worker)
+    assert warning["text"] == shown("desk_safe_word", "en", case=case)
+    assert "mango" not in warning["text"].lower()
+
+
+async def test_a_configured_default_safe_word(database):
+    privacy = Privacy(database, current(), "girasol")
+    assert await privacy.is_safe_word("someone", "Girasol")
+    assert not await privacy.is_safe_word("someone", "un girasol en el campo")
+    assert not await Privacy(database, current(), None).is_safe_word("someone", "girasol")
+
+
+async def test_privacy_says_what_is_kept_and_for_how_long(passage, fresh_chat_id):
+    [reply] = await passage.on_text(Person(fresh_chat_id, "en"), "/privacy")
+    assert "30 days" in reply.text and "/forget" in reply.text
+
+
+async def test_only_a_coarse_area_of_a_shared_location_is_kept(passage, database, fresh_chat_id):
+    person = Person(fresh_chat_id, "es")
+    await passage.on_text(person, "necesito un lugar seguro para dormir")
+    [results] = await passage.on_location(person, 40.41687, -3.70379)
+    assert "Madrid" in results.text
+    stored = EncryptedSQLTrackerStore(database)._load(passage.pseudonym(person))
+    assert "40.4168" not in stored and "3.7037" not in stored
+    assert '"/share_location"' in stored
+
+
+async def test_retention_purges_what_is_older(passage, database, fresh_chat_id):
+    person = Person(fresh_chat_id, "en")
+    await passage.on_text(person, "I need a lawyer")
+    pseudonym = passage.pseudonym(person)
+    await passage.retention.purge(utcnow() + timedelta(days=29))
+    with Session(database) as session:
+        assert session.get(Conversation, pseudonym) is not None
+    await passage.retention.purge(utcnow() + timedelta(days=31))
+    with Session(database) as session:
+        assert session.get(Conversation, pseudonym) is None
+        assert session.execute(select(ChatMessage).where(
+            ChatMessage.at < utcnow() - timedelta(hours=48))).first() is None
+
+
+def test_passage_purge_runs_without_the_bot(tmp_path):
+    env = _env(type("S", (), {"home": tmp_path, "model_path": tmp_path / "none"})())
+    subprocess.run([PASSAGE, "keys", "init"], env=env, check=True, capture_output=True)
+    done = subprocess.run([PASSAGE, "purge"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Purged what was older than 30 days: 0 conversations")
+    bad = subprocess.run([PASSAGE, "purge", "--older-than-days", "-1"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
