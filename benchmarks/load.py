@@ -1,0 +1,194 @@
+"""Load benchmark: Passage (`passage run` behind the fake Telegram Bot API) against a stock Rasa
+deployment of the same model (`rasa run --enable-api` + `rasa run actions`), same journeys.
+
+    python benchmarks/load.py [--users 200] [--concurrency 10] [--rate 30] [--json]
+                              [--model /path/m.tar.gz] [--profile /tmp/passage.stacks]
+
+Each side gets a fresh PASSAGE_HOME (a key file, the sample directory) and runs alone on the
+machine: first `passage run` polls the fake Bot API (tests/fake_bot_api.py) in this process,
+then the stock servers answer Rasa's REST channel. Per side:
+
+* saturation: `--users` survivors (greeting, a need in words, a shared location, "talk to a
+  person"; nine languages), `--concurrency` at a time, each message sent when the last one was
+  answered. Throughput = answered messages / wall time.
+* offered load (`--rate`, 0 to skip): the same number of new survivors, messages offered at that
+  rate overall; p99 there is the latency at that load.
+
+Latency for Passage runs from the moment the fake queues the update to the moment the bot's
+first reply reaches the fake (long polling, PTB, Rasa, the desk, sending); for the stock side,
+from the POST to its response. CPU is the server processes' user + system time during the
+saturation phase; peak RSS is /proc's VmHWM. `--profile FILE` samples `passage run` with py-spy
+during the saturation phase and prints where its time goes per message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp  # noqa: E402
+
+from benchmarks import load_procs as procs  # noqa: E402
+from benchmarks.load_journeys import (  # noqa: E402
+    PassageDriver,
+    StockDriver,
+    TimedFakeBotAPI,
+    closed_loop,
+    journey,
+    offered_load,
+    summary,
+)
+from benchmarks.load_profile import print_profile  # noqa: E402
+
+DEFAULT_MODEL = Path(os.environ.get("PASSAGE_MODEL") or procs.ROOT / "var/models/passage.tar.gz")
+Result = dict[str, Any]
+
+
+async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: argparse.Namespace,
+                  profile: Path | None = None) -> Result:
+    spy = procs.start_py_spy(pids[0], profile) if profile else None
+    cpu_before = procs.cpu_seconds(pids)
+    saturation = summary(await closed_loop(driver, args.users, args.concurrency))
+    cpu = procs.cpu_seconds(pids) - cpu_before
+    if spy:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        spy.wait(60)
+    result: Result = {**saturation, "cpu_s": round(cpu, 1),
+                      "cpu_ms_per_msg": round(1000 * cpu / max(1, saturation["answered"]), 1),
+                      "cpu_util": round(cpu / saturation["seconds"], 2)}
+    if args.rate > 0:
+        result["at_rate"] = summary(await offered_load(driver, args.users, args.rate))
+    return result
+
+
+async def run_passage(args: argparse.Namespace) -> Result:
+    env = procs.passage_home(args.model)
+    fake = TimedFakeBotAPI()
+    await fake.start()
+    server = procs.start_passage(env, fake.token, fake.base_url, args.nice)
+    try:
+        deadline = time.monotonic() + 300
+        while not fake.polling():
+            server.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError("passage run did not start polling within 300 s")
+            await asyncio.sleep(0.5)
+        await closed_loop(PassageDriver(fake), 9, 3)  # warm-up: one journey per language
+        result = await _phases(PassageDriver(fake), [server.pid], args, args.profile)
+        server.check_alive()
+        result["peak_rss_mb"] = round(procs.rss_mb(server.pid), 1)
+        result["rss_end_mb"] = round(procs.rss_mb(server.pid, "VmRSS"), 1)
+        result["rejected_calls"] = len(fake.rejected)
+        return result
+    finally:
+        server.stop()
+        await fake.stop()
+
+
+async def run_stock(args: argparse.Namespace) -> Result:
+    env = procs.passage_home(args.model)
+    rasa, actions, port = procs.start_stock(env, args.model, args.nice)
+    try:
+        await procs.wait_http(f"http://127.0.0.1:{port}/status", [rasa, actions])
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            driver = StockDriver(session, port)
+            await closed_loop(driver, 9, 3)  # warm-up
+            result = await _phases(driver, [rasa.pid, actions.pid], args)
+        rasa.check_alive()
+        result["peak_rss_mb"] = round(procs.rss_mb(rasa.pid), 1)
+        result["actions_peak_rss_mb"] = round(procs.rss_mb(actions.pid), 1)
+        result["reply_keys"] = dict(driver.reply_keys)
+        return result
+    finally:
+        rasa.stop()
+        actions.stop()
+
+
+def report(passage: Result, stock: Result, args: argparse.Namespace) -> Result:
+    ratio = passage["msgs_per_s"] / stock["msgs_per_s"] if stock["msgs_per_s"] else None
+    out: Result = {
+        "users": args.users, "concurrency": args.concurrency, "rate": args.rate,
+        "passage_msgs_per_s": passage["msgs_per_s"], "stock_msgs_per_s": stock["msgs_per_s"],
+        "ratio": round(ratio, 2) if ratio else None,
+        "p50_ms": passage["p50_ms"], "p95_ms": passage["p95_ms"], "p99_ms": passage["p99_ms"],
+        "stock_p50_ms": stock["p50_ms"], "stock_p95_ms": stock["p95_ms"],
+        "stock_p99_ms": stock["p99_ms"], "peak_rss_mb": passage["peak_rss_mb"],
+        "stock_peak_rss_mb": stock["peak_rss_mb"] + stock["actions_peak_rss_mb"],
+        "passage": passage, "stock": stock,
+    }
+    if args.rate > 0:
+        out["p99_ms_at_rate"] = passage["at_rate"]["p99_ms"]
+        out["stock_p99_ms_at_rate"] = stock["at_rate"]["p99_ms"]
+    return out
+
+
+def print_table(out: Result) -> None:
+    rows = [("", "Passage", "stock Rasa", "ratio")]
+
+    def row(label: str, key: str, lower_is_better: bool = False, fmt: str = "{:.1f}",
+            source: str | None = None) -> None:
+        a = (out["passage"][source] if source else out["passage"])[key]
+        b = (out["stock"][source] if source else out["stock"])[key]
+        ratio = (b / a if lower_is_better else a / b) if a and b else float("nan")
+        rows.append((label, fmt.format(a), fmt.format(b), f"{ratio:.2f}×"))
+
+    row("messages/s (saturation)", "msgs_per_s")
+    for q in (50, 95, 99):
+        row(f"p{q} ms (saturation)", f"p{q}_ms", lower_is_better=True)
+    if out["rate"] > 0:
+        row(f"messages/s offered {out['rate']:g}/s", "msgs_per_s", source="at_rate")
+        for q in (50, 99):
+            row(f"p{q} ms at {out['rate']:g} msg/s", f"p{q}_ms", True, source="at_rate")
+    row("CPU ms per message", "cpu_ms_per_msg", lower_is_better=True)
+    row("CPU cores busy", "cpu_util", lower_is_better=True, fmt="{:.2f}")
+    rows.append(("peak RSS MB", f"{out['peak_rss_mb']:.0f}",
+                 f"{out['stock_peak_rss_mb']:.0f} (server + actions)", ""))
+    unanswered = (out["passage"]["unanswered"], out["stock"]["unanswered"])
+    rows.append(("unanswered", *map(str, unanswered), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print(f"{out['users']} survivors × {len(journey('en'))} messages, "
+          f"concurrency {out['concurrency']}")
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=30.0, help="offered msgs/s; 0 = skip")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--nice", type=int, default=0, help="niceness of the servers")
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of passage run")
+    parser.add_argument("--only", choices=["passage", "stock"], help="run one side only")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not args.model.is_file():
+        parser.error(f"no model at {args.model} (set PASSAGE_MODEL or --model)")
+    empty: Result = {"msgs_per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0,
+                     "peak_rss_mb": 0.0, "actions_peak_rss_mb": 0.0, "cpu_ms_per_msg": 0.0,
+                     "cpu_util": 0.0, "unanswered": 0,
+                     "at_rate": {"msgs_per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}}
+    passage = asyncio.run(run_passage(args)) if args.only != "stock" else empty
+    stock = asyncio.run(run_stock(args)) if args.only != "passage" else empty
+    out = report(passage, stock, args)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print_table(out)
+    if args.profile and args.profile.exists():
+        print_profile(args.profile, passage.get("answered", 0), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
