@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, create_engine, event, false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
+from sqlalchemy.pool import QueuePool
 
 from encryption.columns import EncryptedText
 
@@ -56,17 +57,23 @@ class ChatMessage(Base):
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return create_engine(url, future=True)
+    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # SQLAlchemy 1.4 opens a new SQLite connection per transaction (NullPool) and the last one
+    # to close checkpoints the WAL: ~1.3 ms per small write. A pool of open connections and
+    # synchronous=NORMAL (durable across a crash of the process in WAL mode; a power cut may
+    # lose the last commits) make it ~0.06 ms (benchmarks/load.py's profile).
+    engine = create_engine(url, future=True, poolclass=QueuePool, pool_size=5,
+                           connect_args={"check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
 
     return engine
 

@@ -18,9 +18,9 @@ def configure(directory_engine: Engine) -> None:
 
 def directory_engine() -> Engine:
     global _directory_engine
-    if _directory_engine is None:
+    if _directory_engine is None:  # a standalone `rasa run actions`: the keys are needed too
+        from bot.bootstrap import open_storage
         from bot.settings import Settings
-        from bot.storage import make_engine
 
-        _directory_engine = make_engine(Settings.from_env().database_url)
+        _directory_engine = open_storage(Settings.from_env())
     return _directory_engine
