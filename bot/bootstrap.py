@@ -43,6 +43,7 @@ def build_passage(settings: Settings, with_desk: bool = True) -> Passage:
     from bot.actions import runtime
     from bot.conversation import Passage
     from bot.engine.conversation_engine import ConversationEngine
+    from bot.engine.lock_store import lock_store_for
     from bot.engine.tracker_store import EncryptedSQLTrackerStore
     from bot.privacy import Privacy
     from bot.profiles import Profiles
@@ -51,7 +52,8 @@ def build_passage(settings: Settings, with_desk: bool = True) -> Passage:
 
     runtime.configure(engine)
     conversation_engine = ConversationEngine.load(settings.model_path,
-                                                  EncryptedSQLTrackerStore(engine))
+                                                  EncryptedSQLTrackerStore(engine),
+                                                  lock_store_for(settings.redis_url))
     desk = Desk(engine, desk_config) if desk_config else None
     privacy = Privacy(engine, current(), settings.safe_word)
     retention = Retention(engine, timedelta(days=settings.retention_days))

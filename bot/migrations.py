@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.settings import PROJECT_ROOT
@@ -17,9 +18,18 @@ def alembic_config() -> Config:
     return config
 
 
+# Any number, the same in every worker: PostgreSQL's lock for "migrating Passage's schema".
+MIGRATION_LOCK_ID = 0x70617373  # "pass"
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema (no-op when it is there already)."""
+    """Bring the database to the newest schema (no-op when it is there already). On
+    PostgreSQL, workers starting together take turns (a lock held until the migration's
+    transaction ends): the first migrates, the others then find it done."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                               {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

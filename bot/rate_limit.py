@@ -6,15 +6,16 @@ finds the bucket empty is refused: the first refusal of a burst is answered once
 second cost 100 cheap checks, not 100 NLU runs and 100 replies. The edge decides what to let
 through anyway (danger words).
 
-Buckets live in this process's memory (``MemoryRateLimit``). Everything else talks to the
-``RateLimit`` protocol, the seam for a shared store: with several bot processes the same
-bucket can live in Redis (one small Lua script doing what ``MemoryRateLimit.check`` does,
-keyed by the pseudonym, expiring after BURST / REFILL_PER_SECOND seconds).
+Buckets live in this process's memory (``MemoryRateLimit``) or, with several bot processes,
+in Redis (``RedisRateLimit``: one small Lua script doing what ``MemoryRateLimit.check`` does,
+keyed by the pseudonym, expiring after BURST / REFILL_PER_SECOND seconds). Everything else
+talks to the ``RateLimit`` protocol; ``rate_limit_for`` picks one from PASSAGE_REDIS_URL.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import Protocol
 BURST = 20  # at once: quick taps through menus, a few lines sent one by one, a pasted list
 REFILL_PER_SECOND = 1.0  # then one message a second: faster than anyone reads the answers
 MAX_BUCKETS = 100_000  # past this, full buckets (equal to no bucket at all) are forgotten
+
+logger = logging.getLogger(__name__)
 
 
 class Verdict(enum.Enum):
@@ -78,3 +81,71 @@ class MemoryRateLimit:
         full_after = self.burst / self.refill_per_second
         self._buckets = {key: bucket for key, bucket in self._buckets.items()
                          if now - bucket.updated < full_after}
+
+
+# MemoryRateLimit.check, in Redis: one atomic step whichever worker asks. The time is Redis's
+# own, so workers whose clocks differ share one bucket. A bucket left alone is full again after
+# burst / refill seconds, and then it expires (a full bucket is the same as none).
+_CHECK_SCRIPT = """
+local burst, refill = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+end
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'warned')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+local warned = state[3] == '1'
+tokens = math.min(burst, tokens + math.max(0, now - updated) * refill)
+if tokens >= burst then warned = false end
+local verdict
+if tokens >= 1 then
+  tokens, verdict = tokens - 1, 'allow'
+elseif warned then
+  verdict = 'drop'
+else
+  warned, verdict = true, 'slow_down'
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now),
+           'warned', warned and '1' or '0')
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / refill) + 1)
+return verdict
+"""
+
+
+class RedisRateLimit:
+    """The buckets in Redis (PASSAGE_REDIS_URL), shared by every worker; ``clock`` only for
+    tests (else Redis's time). When Redis does not answer, the message goes through: a
+    person is never held back because a cache is down."""
+
+    def __init__(self, url: str, burst: int = BURST,
+                 refill_per_second: float = REFILL_PER_SECOND,
+                 clock: Callable[[], float] | None = None, prefix: str = "passage:rate:") -> None:
+        import redis.asyncio
+
+        self.burst, self.refill_per_second = burst, refill_per_second
+        self._clock, self._prefix = clock, prefix
+        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=2)
+        self._script = self._redis.register_script(_CHECK_SCRIPT)
+
+    async def check(self, key: str) -> Verdict:
+        import redis
+
+        now = [] if self._clock is None else [repr(self._clock())]
+        try:
+            verdict = await self._script(keys=[self._prefix + key],
+                                         args=[self.burst, self.refill_per_second, *now])
+        except redis.RedisError as error:
+            logger.warning("rate limit not checked, Redis did not answer: %s",
+                           type(error).__name__)
+            return Verdict.ALLOW
+        return Verdict(verdict.decode() if isinstance(verdict, bytes) else verdict)
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+
+def rate_limit_for(redis_url: str | None) -> RateLimit:
+    """Redis when several workers share the bot (PASSAGE_REDIS_URL), else this process."""
+    return RedisRateLimit(redis_url) if redis_url else MemoryRateLimit()

@@ -18,6 +18,7 @@ class Settings:
     model_path: Path
     telegram_token: str | None
     telegram_base_url: str | None
+    redis_url: str | None  # several workers: conversation locks (and rate limits) in Redis
     desk_config: Path
     retention_days: float
     safe_word: str | None
@@ -33,6 +34,7 @@ class Settings:
             model_path=Path(env.get("PASSAGE_MODEL") or home / "models" / "passage.tar.gz"),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            redis_url=env.get("PASSAGE_REDIS_URL") or None,
             desk_config=Path(env.get("PASSAGE_DESK_CONFIG") or PROJECT_ROOT / "desk.yml"),
             retention_days=_positive(env, "PASSAGE_RETENTION_DAYS", 30),
             safe_word=(env.get("PASSAGE_SAFE_WORD") or "").strip() or None,

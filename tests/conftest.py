@@ -98,3 +98,18 @@ def clean_desk(database):  # noqa: ANN001, ANN201 - the session's Engine, with a
         for table in (Notice, Outbox, CaseMessage, CaseEvent, Case, Caseworker):
             session.execute(delete(table))
     return database
+
+
+def pytest_report_header() -> str:
+    from tests.backends.availability import header
+
+    return header()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Said even with -q: which backends the tests ran on (tests/backends/availability.py)."""
+    from tests.backends.availability import summary
+
+    line = summary(terminalreporter.stats)
+    if line:
+        terminalreporter.write_line(line)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.lock_store import InMemoryLockStore, LockStore
 from rasa.shared.core.events import ConversationPaused, ConversationResumed
 
 from bot.engine.inprocess_actions import InProcessActionEndpoint
@@ -26,7 +26,10 @@ class ConversationEngine:
         self._tracker_store = tracker_store
 
     @classmethod
-    def load(cls, model_path: Path, tracker_store: EncryptedSQLTrackerStore) -> ConversationEngine:
+    def load(cls, model_path: Path, tracker_store: EncryptedSQLTrackerStore,
+             lock_store: LockStore | None = None) -> ConversationEngine:
+        """lock_store: one message of a conversation at a time (bot/engine/lock_store.py);
+        in memory unless given."""
         if not Path(model_path).is_file():
             raise ModelNotFoundError(
                 f"no trained model at {model_path} (train one with `passage train`)"
@@ -34,7 +37,7 @@ class ConversationEngine:
         agent = Agent.load(
             str(model_path),
             tracker_store=tracker_store,
-            lock_store=InMemoryLockStore(),
+            lock_store=lock_store or InMemoryLockStore(),
             action_endpoint=InProcessActionEndpoint.for_package("bot.actions"),
         )
         return cls(agent, tracker_store)
