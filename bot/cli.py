@@ -31,7 +31,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     if not settings.telegram_token:
         raise UsageError("TELEGRAM_BOT_TOKEN is not set (ask @BotFather for a token)")
     passage = build_passage(settings)
-    application = build_application(passage, settings.telegram_token, settings.telegram_base_url)
+    application = build_application(passage, settings.telegram_token, settings.telegram_base_url,
+                                    settings.redis_url)
     print("Passage is running. Press Ctrl+C to stop.")
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
 

@@ -92,16 +92,18 @@ class Passage:
         if not text:
             return [render({"message": "not_understood"}, await self.language(person))]
         text = text[:MAX_TEXT_CHARS]
-        switched = await self._follow_written_language(person, text)
-        replies = await self._converse(person, text)
+        messages, parsed = await self._engine.handle_and_parse(self.pseudonym(person), text)
+        switched = await self._follow_written_language(person, parsed)
+        replies = await self._render_dialogue(person, messages)
         if switched:  # never silently: say so, and how to change it
             replies.append(render({"message": "language_switched"}, switched))
         return replies
 
-    async def _follow_written_language(self, person: Person, text: str) -> str | None:
+    async def _follow_written_language(self, person: Person, parsed: dict[str, Any]
+                                       ) -> str | None:
         """Answer in the language someone writes in, unless they chose one themselves. Only
         messages long enough to judge count; returns the new language when it changed."""
-        written = written_language(await self._engine.parse(text))
+        written = written_language(parsed)
         if written is None:
             return None
         choice = await self._profiles.language(self.pseudonym(person))
@@ -269,7 +271,10 @@ class Passage:
         return [render(message, language) for message in messages]
 
     async def _converse(self, person: Person, text: str) -> list[Reply]:
-        messages = await self._engine.handle(self.pseudonym(person), text)
+        return await self._render_dialogue(person,
+                                           await self._engine.handle(self.pseudonym(person), text))
+
+    async def _render_dialogue(self, person: Person, messages: list[BotMessage]) -> list[Reply]:
         if self.desk:  # "talk to a person" becomes a real offer when a desk is there
             messages = [await self.desk.offer(m.get("reason", "asked"))
                         if m.get("message") == "talk_to_human" else m for m in messages]

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.storage import ChatMessage, Profile, utcnow
+from bot.storage import ChatMessage, Profile, retrying_when_locked, utcnow
 from encryption import Crypto
 from services_directory.places import fold
 
@@ -61,12 +61,15 @@ class Privacy:
                             for m in message_ids)
 
     def _take_deletable(self, pseudonym: str) -> list[int]:
-        with Session(self._engine) as session, session.begin():
-            ids = session.execute(select(ChatMessage.message_id).where(
-                ChatMessage.pseudonym == pseudonym,
-                ChatMessage.at >= utcnow() - TELEGRAM_DELETE_WINDOW)).scalars().all()
-            session.execute(delete(ChatMessage).where(ChatMessage.pseudonym == pseudonym))
-        return sorted(set(ids))
+        def take() -> list[int]:
+            with Session(self._engine) as session, session.begin():
+                ids = session.execute(select(ChatMessage.message_id).where(
+                    ChatMessage.pseudonym == pseudonym,
+                    ChatMessage.at >= utcnow() - TELEGRAM_DELETE_WINDOW)).scalars().all()
+                session.execute(delete(ChatMessage).where(ChatMessage.pseudonym == pseudonym))
+            return sorted(set(ids))
+
+        return retrying_when_locked(take)
 
     async def remember(self, pseudonym: str, message_ids: list[int]) -> None:
         if message_ids:

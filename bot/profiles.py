@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.storage import Profile, utcnow
+from bot.storage import Profile, retrying_when_locked, utcnow
 
 
 class LanguageChoice(NamedTuple):
@@ -28,9 +28,12 @@ class Profiles:
         return LanguageChoice(*row) if row else LanguageChoice(None, False)
 
     def _set_language(self, pseudonym: str, language: str, chosen: bool) -> None:
-        with Session(self._engine) as session, session.begin():
-            session.merge(Profile(pseudonym=pseudonym, language=language, language_chosen=chosen,
-                                  updated_at=utcnow()))
+        def save() -> None:
+            with Session(self._engine) as session, session.begin():
+                session.merge(Profile(pseudonym=pseudonym, language=language,
+                                      language_chosen=chosen, updated_at=utcnow()))
+
+        retrying_when_locked(save)
 
     def _erase(self, pseudonym: str) -> None:
         with Session(self._engine) as session, session.begin():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, create_engine, event, false
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import QueuePool
 
@@ -92,3 +96,20 @@ def create_tables(engine: Engine) -> None:
     from bot.migrations import upgrade
 
     upgrade(engine)
+
+
+T = TypeVar("T")
+
+
+def retrying_when_locked(work: Callable[[], T], attempts: int = 5) -> T:
+    """Run a transaction again when SQLite says "database is locked". In WAL mode a
+    transaction that read first and then writes fails at once (busy_timeout does not apply)
+    if another connection wrote in between; with many chats at once that happens."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as error:
+            if "locked" not in str(error.orig) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -29,9 +29,11 @@ from telegram.ext import (
 )
 
 from bot.conversation import Passage, Person
+from bot.rate_limit import rate_limit_for
 from bot.render import Reply, render
 from bot.storage import utcnow
 from bot.telegram_gate import install_gate, telegram_rate_limiter
+from bot.update_order import PerChatOrder
 
 logger = logging.getLogger(__name__)
 
@@ -200,14 +202,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.error("handling an update failed: %s", type(context.error).__name__)
 
 
-def build_application(passage: Passage, token: str, base_url: str | None = None) -> Application:
+def build_application(passage: Passage, token: str, base_url: str | None = None,
+                      redis_url: str | None = None) -> Application:
+    """redis_url: several workers share the per-person rate limit there (PASSAGE_REDIS_URL)."""
     builder = (ApplicationBuilder().token(token).rate_limiter(telegram_rate_limiter())
+               .concurrent_updates(PerChatOrder())
                .post_init(start_desk).post_stop(stop_desk))
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
     application.bot_data["passage"] = passage
-    install_gate(application)  # groups, odd updates and the per-person rate limit first
+    # groups, odd updates and the per-person rate limit first
+    install_gate(application, rate_limit_for(redis_url))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.LOCATION, on_location))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_button))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from bot.desk.config import DeskConfig
 from bot.desk.models import WAITING, Notice, Outbox
 from bot.desk.roster import Member, find
 from bot.desk.sweeper import sweep
+from bot.storage import retrying_when_locked
 
 Message = dict[str, Any]
 T = TypeVar("T")
@@ -40,8 +41,11 @@ class Desk:
         self.config = config
 
     def _transaction(self, work: Callable[..., T], *args: Any) -> T:
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            return work(session, *args)
+        def attempt() -> T:
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+                return work(session, *args)
+
+        return retrying_when_locked(attempt)
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(self._transaction, work, *args)
@@ -141,7 +145,9 @@ class Desk:
             row = session.get(Outbox, outgoing_id)
             if row is None:
                 return
-            session.delete(row)
+            # By statement: a claim or an erasure in another transaction may have removed it.
+            session.execute(delete(Outbox).where(Outbox.id == outgoing_id)
+                            .execution_options(synchronize_session=False))
             if row.is_notice and message_id is not None:
                 session.add(Notice(case_id=row.case_id, chat=row.chat, chat_hash=row.chat_hash,
                                    language=row.language, message_id=message_id))

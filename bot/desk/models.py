@@ -92,6 +92,8 @@ class Outbox(Base):
     deleted once sent. A new-case notice (is_notice) leaves a Notice row behind."""
 
     __tablename__ = "desk_outbox"
+    # Ids are never reused: a sender holding a row's id must not delete a newer row that got it.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id = Column(Integer, primary_key=True)
     chat = Column(EncryptedText("desk_outbox.chat"), nullable=False)

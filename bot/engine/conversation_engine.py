@@ -24,6 +24,18 @@ class ConversationEngine:
     def __init__(self, agent: Agent, tracker_store: EncryptedSQLTrackerStore) -> None:
         self._agent = agent
         self._tracker_store = tracker_store
+        self._parsed: dict[str, dict[str, Any]] = {}  # message id -> parse, until handled
+        processor = agent.processor
+        parse_message = processor.parse_message
+
+        async def parse_and_keep(message: UserMessage, *args: Any, **kwargs: Any
+                                 ) -> dict[str, Any]:
+            parsed = await parse_message(message, *args, **kwargs)
+            if message.message_id is not None:
+                self._parsed[message.message_id] = parsed
+            return parsed
+
+        processor.parse_message = parse_and_keep
 
     @classmethod
     def load(cls, model_path: Path, tracker_store: EncryptedSQLTrackerStore,
@@ -46,19 +58,30 @@ class ConversationEngine:
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
         """Run one user message through NLU, policies and actions; return what to say."""
+        replies, _ = await self.handle_and_parse(sender_id, text, metadata)
+        return replies
+
+    async def handle_and_parse(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> tuple[list[BotMessage], dict[str, Any]]:
+        """handle(), plus what the NLU made of the message (intent, language...), so that the
+        message is parsed once, not once more by whoever wants to know its language."""
         await self._resume_if_paused(sender_id)
         channel = CollectingOutputChannel()
         message = UserMessage(
             text, channel, sender_id, input_channel="passage", metadata=metadata or {}
         )
-        await self._agent.handle_message(message)
+        try:
+            await self._agent.handle_message(message)
+        finally:
+            parsed = self._parsed.pop(message.message_id, {})
         replies = []
         for sent in channel.messages:
             if isinstance(sent.get("custom"), dict) and "message" in sent["custom"]:
                 replies.append(sent["custom"])
             else:
                 logger.warning("the dialogue produced a reply that is not a message key")
-        return replies
+        return replies, parsed
 
     async def parse(self, text: str) -> dict[str, Any]:
         """NLU only: intent, entities and confidence, without touching any conversation."""
@@ -78,8 +101,7 @@ class ConversationEngine:
 
     async def _resume_if_paused(self, sender_id: str) -> None:
         """Back from a caseworker: the conversation goes on where it was, slots and all."""
-        tracker = await self._tracker_store.retrieve(sender_id)
-        if tracker is None or not tracker.is_paused():
+        if not await self._tracker_store.is_paused(sender_id):
             return
         async with self._agent.lock_store.lock(sender_id):
             tracker = await self._agent.processor.get_tracker(sender_id)

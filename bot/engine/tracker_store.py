@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.storage import Conversation, utcnow
+from bot.storage import Conversation, retrying_when_locked, utcnow
 from services_directory.geo import coarse_point
 
 
@@ -56,10 +56,13 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
 
     def _save(self, tracker: DialogueStateTracker) -> None:
         serialised = scrub_shared_locations(self.serialise_tracker(tracker))
-        with Session(self._engine) as session, session.begin():
-            session.merge(
-                Conversation(pseudonym=tracker.sender_id, tracker=serialised, updated_at=utcnow())
-            )
+
+        def save() -> None:
+            with Session(self._engine) as session, session.begin():
+                session.merge(Conversation(pseudonym=tracker.sender_id, tracker=serialised,
+                                           updated_at=utcnow()))
+
+        retrying_when_locked(save)
 
     def _load(self, sender_id: str) -> str | None:
         with Session(self._engine) as session:
@@ -81,6 +84,14 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         plaintext = await asyncio.to_thread(self._load, sender_id)
         return None if plaintext is None else self.deserialise_tracker(sender_id, plaintext)
+
+    async def is_paused(self, sender_id: str) -> bool:
+        """Whether the conversation is with a caseworker, read from the stored text without
+        rebuilding the tracker (this is asked for every message)."""
+        text = await asyncio.to_thread(self._load, sender_id)
+        if text is None:
+            return False
+        return text.rfind('"event": "pause"') > text.rfind('"event": "resume"')
 
     async def delete(self, sender_id: str) -> None:
         await asyncio.to_thread(self._delete, sender_id)

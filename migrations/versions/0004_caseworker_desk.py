@@ -42,7 +42,8 @@ def upgrade() -> None:
     sa.Column('is_notice', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('edit_message_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('desk_outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_desk_outbox_case_id'), ['case_id'], unique=False)

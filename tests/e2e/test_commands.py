@@ -45,7 +45,8 @@ async def test_passage_run_serves_the_bot_api_server_it_is_pointed_at(
         output, _ = await asyncio.wait_for(process.communicate(), 60)
     log = output.decode()
     assert process.returncode == 0, log
-    for secret in ("lugar seguro", str(user.id), "40.4168"):
+    token_secret = fake_telegram.token.split(":")[1]
+    for secret in ("lugar seguro", str(user.id), "40.4168", token_secret):
         assert secret not in log, f"{secret!r} reached the log"
 
 

@@ -27,13 +27,13 @@ def _sent_to(fake, chat_id: int) -> list:
 async def test_a_flood_gets_a_burst_one_slow_down_and_danger_still_gets_through(
         fake_telegram, bot, passage, monkeypatch):
     engine_turns = []
-    handle = passage._engine.handle
+    handle = passage._engine.handle_and_parse
 
     async def counted(*args, **kwargs):
         engine_turns.append(1)
         return await handle(*args, **kwargs)
 
-    monkeypatch.setattr(passage._engine, "handle", counted)
+    monkeypatch.setattr(passage._engine, "handle_and_parse", counted)
     user = fake_telegram.new_user(language_code="en")
     for n in range(100):
         await fake_telegram.send_text(user, f"thanks {n}")
