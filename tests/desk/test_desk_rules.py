@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -128,3 +129,17 @@ async def test_stopping_to_wait_updates_the_notices(desk):
     # Back with the bot at once.
     [menu] = await desk.say(survivor, "/menu")
     assert menu["text"] == shown("main_menu", "pt")
+
+
+async def test_relayed_words_never_reach_a_log(desk, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    worker, survivor, case = await claimed_case(desk)
+    await desk.say(survivor, "mi jefe se llama Qwertz y me pega", replies=0)
+    await desk.fake.wait_for_bot_messages(worker)
+    await desk.say(worker, "Voy a llamar a Zxcvb ahora", replies=0)
+    await desk.fake.wait_for_bot_messages(survivor)
+    await desk.say(worker, "/note Qwertz vive en la calle Yuiop")
+    captured = capsys.readouterr()
+    logged = caplog.text + captured.out + captured.err
+    for secret in ("Qwertz", "Zxcvb", "Yuiop", str(survivor.id), str(worker.id)):
+        assert secret not in logged
