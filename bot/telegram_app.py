@@ -28,11 +28,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import Passage, Person
+from bot.conversation import Passage
 from bot.rate_limit import rate_limit_for
 from bot.render import Reply, render
 from bot.storage import utcnow
-from bot.telegram_gate import install_gate, telegram_rate_limiter
+from bot.telegram_gate import install_gate, person_of, telegram_rate_limiter
 from bot.update_order import PerChatOrder
 
 logger = logging.getLogger(__name__)
@@ -62,15 +62,9 @@ def _passage(context: ContextTypes.DEFAULT_TYPE) -> Passage:
     return context.application.bot_data["passage"]
 
 
-def _person(update: Update) -> Person:
-    user = update.effective_user
-    return Person(update.effective_chat.id, user.language_code if user else None,
-                  user.id if user else None)
-
-
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        replies: list[Reply]) -> None:
-    passage, person, chat_id = _passage(context), _person(update), update.effective_chat.id
+    passage, person, chat_id = _passage(context), person_of(update), update.effective_chat.id
     for reply in replies:
         if reply.wipe_chat:
             await _delete(context.bot, chat_id, await passage.messages_to_delete(person))
@@ -100,7 +94,7 @@ async def _delete(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
 
 async def _remember_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.message:
-        await _passage(context).remember_messages(_person(update), [update.message.message_id])
+        await _passage(context).remember_messages(person_of(update), [update.message.message_id])
 
 
 async def deliver_outbox(application: Application) -> None:
@@ -169,7 +163,7 @@ async def stop_desk(application: Application) -> None:
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _remember_incoming(update, context)
-    replies = await _passage(context).on_text(_person(update), update.message.text,
+    replies = await _passage(context).on_text(person_of(update), update.message.text,
                                               update.message.message_id)
     await send_replies(update, context, replies)
 
@@ -178,7 +172,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _remember_incoming(update, context)
     location = update.message.location
     replies = await _passage(context).on_location(
-        _person(update), location.latitude, location.longitude
+        person_of(update), location.latitude, location.longitude
     )
     await send_replies(update, context, replies)
 
@@ -188,13 +182,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if query.message is None or update.effective_chat.type != "private":
         return
-    replies = await _passage(context).on_button(_person(update), query.data or "")
+    replies = await _passage(context).on_button(person_of(update), query.data or "")
     await send_replies(update, context, replies)
 
 
 async def on_other_content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _remember_incoming(update, context)
-    await send_replies(update, context, await _passage(context).on_unsupported(_person(update)))
+    await send_replies(update, context, await _passage(context).on_unsupported(person_of(update)))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -45,6 +45,13 @@ def telegram_rate_limiter(overall_per_second: float = FloodLimit.MESSAGES_PER_SE
     return AIORateLimiter(overall_max_rate=overall_per_second, max_retries=TELEGRAM_RETRIES)
 
 
+def person_of(update: Update) -> Person:
+    """Who sent an update, as Passage knows people (every handler and the gate)."""
+    user = update.effective_user
+    return Person(update.effective_chat.id, user.language_code if user else None,
+                  user.id if user else None)
+
+
 def install_gate(application: Application, rate_limit: RateLimit | None = None) -> None:
     application.bot_data["rate_limit"] = rate_limit or MemoryRateLimit()
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
@@ -61,8 +68,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat.type != Chat.PRIVATE:
         raise ApplicationHandlerStop
     passage = context.application.bot_data["passage"]
-    user = update.effective_user
-    person = Person(chat.id, user.language_code if user else None, user.id if user else None)
+    person = person_of(update)
     verdict = await context.application.bot_data["rate_limit"].check(passage.pseudonym(person))
     if verdict is Verdict.ALLOW or _looks_like_danger(update) or _wants_out(update):
         return

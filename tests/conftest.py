@@ -113,3 +113,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     line = summary(terminalreporter.stats)
     if line:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def desk(fake_telegram, bot, clean_desk):  # noqa: ANN001, ANN201 - tests.desk.conftest.Desk
+    """The people of a desk test: caseworkers, survivors, on the running bot, an empty desk."""
+    from tests.desk.conftest import Desk
+
+    return Desk(fake_telegram, clean_desk)

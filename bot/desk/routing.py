@@ -16,12 +16,16 @@ from bot.desk.roster import Member
 from bot.storage import utcnow
 
 
+def aware(moment: datetime, now: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC): comparable with `now` again."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
 def minutes_since(moment: datetime | None, now: datetime | None = None) -> int:
     if moment is None:
         return 0
-    if moment.tzinfo is None:  # SQLite returns naive datetimes
-        moment = moment.replace(tzinfo=(now or utcnow()).tzinfo)
-    return max(0, int(((now or utcnow()) - moment).total_seconds() // 60))
+    now = now or utcnow()
+    return max(0, int((now - aware(moment, now)).total_seconds() // 60))
 
 
 def case_card(case: Case, now: datetime | None = None) -> dict[str, Any]:

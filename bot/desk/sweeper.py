@@ -16,7 +16,7 @@ from bot.desk.models import CLOSED, Case, CaseMessage
 
 def sweep(session: Session, config: DeskConfig, now: datetime) -> None:
     for case in cases.waiting(session):
-        waited = now - _aware(case.queued_at, now)
+        waited = now - routing.aware(case.queued_at or now, now)
         if case.widened_at is None and waited >= config.notify_everyone_after:
             routing.notify_new_case(session, case, everyone=True)
             case.widened_at = now
@@ -26,8 +26,8 @@ def sweep(session: Session, config: DeskConfig, now: datetime) -> None:
             case.escalated_at = now
             cases.event(session, case, "escalated")
     for case in cases.open_cases(session):
-        idle_since = _aware(case.last_activity_at, now)
-        reminded = case.reminded_at and _aware(case.reminded_at, now) >= idle_since
+        idle_since = routing.aware(case.last_activity_at, now)
+        reminded = case.reminded_at and routing.aware(case.reminded_at, now) >= idle_since
         if not reminded and now - idle_since >= config.remind_idle_after:
             worker = cases.caseworker(session, case.caseworker_id)
             if worker:
@@ -44,9 +44,3 @@ def purge(session: Session, before: datetime) -> int:
     session.execute(update(Case).where(Case.status == CLOSED, Case.last_activity_at < before)
                     .values(summary=None, survivor_chat=None, survivor=None))
     return gone
-
-
-def _aware(moment: datetime | None, now: datetime) -> datetime:
-    if moment is None:
-        return now
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.desk.models import CaseEvent
-from bot.render import render
 from bot.safety import emergency_message
 from tests.desk.conftest import Desk, case_number, has_button
-from tests.e2e.expectations import MADRID
+from tests.e2e.expectations import MADRID, shown
 from tests.fake_bot_api import inline_buttons
-from tests.telegram_rules import parse_html
-
-
-def shown(key: str, language: str, **values) -> str:  # noqa: ANN003
-    """A message as the person reads it (HTML removed)."""
-    return parse_html(render({"message": key, **values}, language).text)[0]
-
-
-@pytest.fixture
-def desk(fake_telegram, bot, clean_desk) -> Desk:
-    return Desk(fake_telegram, clean_desk)
 
 
 async def test_two_survivors_two_caseworkers(desk: Desk, fake_telegram):

@@ -5,27 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.desk.models import Case, CaseMessage, Notice, Outbox
-from bot.render import render
 from bot.storage import Conversation, Profile, utcnow
 from bot.telegram_app import deliver_outbox
 from tests.desk.conftest import Desk, case_number, has_button
-from tests.telegram_rules import parse_html
+from tests.e2e.expectations import shown
 
 PHOTO = [{"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1}]
 
-
-def shown(key: str, language: str, **values) -> str:  # noqa: ANN003
-    return parse_html(render({"message": key, **values}, language).text)[0]
-
-
-@pytest.fixture
-def desk(fake_telegram, bot, clean_desk) -> Desk:
-    return Desk(fake_telegram, clean_desk)
 
 
 async def claimed_case(desk: Desk, survivor_language: str = "es"):  # noqa: ANN201

@@ -3,7 +3,9 @@
 import json
 import math
 
+from bot.render import render
 from tests.conftest import SAMPLE_DIRECTORY
+from tests.telegram_rules import parse_html
 
 MADRID = (40.4168, -3.7038)
 CHICAGO = (41.8781, -87.6298)
@@ -32,3 +34,8 @@ def nearest_service_name(need: str, lat: float, lon: float) -> str:
                 best = (km, service["name"])
     assert best is not None, f"the sample has no {need} service"
     return best[1]
+
+
+def shown(key: str, language: str, **values: object) -> str:
+    """A message as the person reads it in that language (HTML removed)."""
+    return parse_html(render({"message": key, **values}, language).text)[0]

@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.rate_limit import BURST
 from bot.telegram_app import build_application
-from tests.e2e.test_journey import in_language
+from tests.e2e.expectations import shown
 
 
 async def _drained(fake) -> None:
@@ -39,7 +39,7 @@ async def test_a_flood_gets_a_burst_one_slow_down_and_danger_still_gets_through(
         await fake_telegram.send_text(user, f"thanks {n}")
     await _drained(fake_telegram)
 
-    slow_down = in_language("slow_down", "en")
+    slow_down = shown("slow_down", "en")
     texts = [m["text"] for m in fake_telegram.visible_messages(user) if m["from"]["is_bot"]]
     assert texts.count(slow_down) == 1
     assert len(engine_turns) <= BURST + 3  # a token or two may come back while it works
@@ -56,7 +56,7 @@ async def test_telegram_flood_control_is_waited_out(fake_telegram, bot):
     fake_telegram.fail_next("sendMessage", 429, retry_after=1)
     await fake_telegram.send_text(user, "/start")
     [welcome] = await fake_telegram.wait_for_bot_messages(user, timeout=10)
-    assert welcome["text"] == in_language("welcome", "en")
+    assert welcome["text"] == shown("welcome", "en")
     assert [c.error for c in fake_telegram.rejected] == ["Too Many Requests: retry after 1"]
 
 
@@ -112,7 +112,7 @@ async def test_a_forwarded_message_is_read_like_a_typed_one(fake_telegram, bot):
     user = fake_telegram.new_user(language_code="en")
     await fake_telegram.forward_text(user, "I have nowhere to sleep tonight")
     [ask] = await fake_telegram.wait_for_bot_messages(user)
-    assert ask["text"] == in_language("ask_location", "en")
+    assert ask["text"] == shown("ask_location", "en")
     assert fake_telegram.rejected == []
 
 
@@ -120,10 +120,10 @@ async def test_invisible_characters_do_not_hide_words(fake_telegram, bot):
     user = fake_telegram.new_user(language_code="en")
     await fake_telegram.send_text(user, "/he\u200blp\u202e")
     [reply] = await fake_telegram.wait_for_bot_messages(user)
-    assert reply["text"] == in_language("help", "en")
+    assert reply["text"] == shown("help", "en")
     await fake_telegram.send_text(user, "\u200b\u2066\ufeff")
     [reply] = await fake_telegram.wait_for_bot_messages(user)
-    assert reply["text"] == in_language("not_understood", "en")
+    assert reply["text"] == shown("not_understood", "en")
     await fake_telegram.send_text(user, "ب" * 4096)
     await fake_telegram.wait_for_bot_messages(user)
     assert fake_telegram.rejected == []

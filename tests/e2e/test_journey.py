@@ -2,7 +2,6 @@
 
 import pytest
 
-from bot.render import render
 from tests.e2e.expectations import (
     CHICAGO,
     LONDON,
@@ -10,9 +9,9 @@ from tests.e2e.expectations import (
     MADRID,
     MANILA,
     nearest_service_name,
+    shown,
 )
 from tests.fake_bot_api import inline_buttons, reply_buttons
-from tests.telegram_rules import parse_html
 
 # One journey per language: someone with no place to sleep tonight, in their own words.
 JOURNEYS = {
@@ -31,11 +30,6 @@ JOURNEYS = {
 }
 
 
-def in_language(key: str, language: str) -> str:
-    """What a message says in that language, as the person sees it (HTML removed)."""
-    return parse_html(render({"message": key}, language).text)[0]
-
-
 @pytest.mark.parametrize("language", sorted(JOURNEYS))
 async def test_from_start_to_the_nearest_shelter(fake_telegram, bot, language):
     need_text, where = JOURNEYS[language]
@@ -43,14 +37,14 @@ async def test_from_start_to_the_nearest_shelter(fake_telegram, bot, language):
 
     await fake_telegram.send_text(user, "/start")
     [welcome] = await fake_telegram.wait_for_bot_messages(user)
-    assert welcome["text"] == in_language("welcome", language)
-    assert language == "en" or welcome["text"] != in_language("welcome", "en")
+    assert welcome["text"] == shown("welcome", language)
+    assert language == "en" or welcome["text"] != shown("welcome", "en")
     menu = [data for _, data in inline_buttons(welcome)]
     assert menu == ["/emergency", "/find_service", "/talk_to_human", "/change_language", "exit"]
 
     await fake_telegram.send_text(user, need_text)
     [ask] = await fake_telegram.wait_for_bot_messages(user)
-    assert ask["text"] == in_language("ask_location", language)
+    assert ask["text"] == shown("ask_location", language)
     assert any(b.get("request_location") for b in reply_buttons(ask))
 
     await fake_telegram.share_location(user, *where)

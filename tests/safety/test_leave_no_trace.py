@@ -13,28 +13,17 @@ from sqlalchemy.orm import Session
 from bot.conversation import Person
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
 from bot.privacy import Privacy, is_exit_request
-from bot.render import render
 from bot.storage import ChatMessage, Conversation, all_metadata, utcnow
 from encryption import current
 from tests.desk.conftest import Desk
 from tests.desk.test_desk_rules import claimed_case
-from tests.e2e.expectations import MADRID
+from tests.e2e.expectations import MADRID, shown
 from tests.e2e.test_commands import PASSAGE, _env
 from tests.fake_bot_api import inline_buttons
-from tests.telegram_rules import parse_html
-
-
-def shown(key: str, language: str, **values) -> str:  # noqa: ANN003
-    return parse_html(render({"message": key, **values}, language).text)[0]
 
 
 def on_screen(fake, user) -> list[str]:  # noqa: ANN001
     return [m.get("text") or str(m.get("location")) for m in fake.visible_messages(user)]
-
-
-@pytest.fixture
-def desk(fake_telegram, bot, clean_desk) -> Desk:
-    return Desk(fake_telegram, clean_desk)
 
 
 async def a_search(desk: Desk, user) -> None:  # noqa: ANN001
