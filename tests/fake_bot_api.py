@@ -7,9 +7,11 @@ Errors mirror Telegram's wording and status codes, so a bug that Telegram would 
 test. Text and markup are checked by the rules in ``tests.telegram_rules`` (see its docstring for
 their deliberate differences from Telegram). Deliberate differences of the server from Telegram:
 
-* flood limits, webhook delivery and files are not simulated, groups barely (see
-  ``tests.fake_chats``); ``fail_next`` injects any error (e.g. 429 with ``retry_after``,
-  403 "bot was blocked by the user") for one call.
+* flood limits and files are not simulated, groups barely (see ``tests.fake_chats``);
+  ``fail_next`` injects any error (e.g. 429 with ``retry_after``, 403 "bot was blocked by the
+  user") for one call;
+* webhooks are delivered for real, to local http servers only (see ``tests.fake_webhooks``:
+  ``route_webhooks`` plays the TLS-terminating load balancer; ``deliveries`` records each POST).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fake_chats import OddUpdates
+from tests.fake_webhooks import WebhookDelivering, WebhookDelivery
 from tests.telegram_rules import (
     CHAT_ACTIONS,
     COMMAND_RE,
@@ -41,8 +44,8 @@ from tests.telegram_rules import (
     utf16_len,
 )
 
-__all__ = ["ApiError", "Call", "FakeBotAPI", "FakeUser", "check_markup", "check_text",
-           "inline_buttons", "reply_buttons"]
+__all__ = ["ApiError", "Call", "FakeBotAPI", "FakeUser", "WebhookDelivery", "check_markup",
+           "check_text", "inline_buttons", "reply_buttons"]
 
 DELETE_WINDOW = 48 * 3600
 # Parameters sent as raw strings; PTB JSON-encodes every other non-string value.
@@ -90,7 +93,7 @@ class _Chat:
     started: bool = False  # a bot cannot write first to a user
 
 
-class FakeBotAPI(OddUpdates):
+class FakeBotAPI(OddUpdates, WebhookDelivering):
     """Strict fake Bot API served over HTTP; see the module docstring."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", host: str = "127.0.0.1",
@@ -101,7 +104,7 @@ class FakeBotAPI(OddUpdates):
                                "can_join_groups": False, "can_read_all_group_messages": False,
                                "supports_inline_queries": False}
         self.calls: list[Call] = []
-        self.webhook: JSON = {"url": ""}
+        self._init_webhooks()
         self.commands: dict[str, list[JSON]] = {}
         self._chats: dict[int, _Chat] = {}
         self._updates: list[JSON] = []
@@ -124,11 +127,13 @@ class FakeBotAPI(OddUpdates):
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self._start_webhooks()
         return self
 
     async def stop(self) -> None:
         self._closing = True
         await self._notify()  # wake long polls so shutdown does not wait for them
+        await self._stop_webhooks()
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
@@ -263,9 +268,14 @@ class FakeBotAPI(OddUpdates):
         return self._add_message(chat, user.as_api(), **content)
 
     async def _notify(self) -> None:
+        self._wake_webhooks()
         if self._cond is not None:
             async with self._cond:
                 self._cond.notify_all()
+
+    def _is_allowed(self, update: JSON) -> bool:
+        allowed = self._allowed_updates
+        return not allowed or set(update) - {"update_id"} <= allowed
 
     async def _push_update(self, kind: str, payload: JSON) -> None:
         self._updates.append({"update_id": 100_000 + next(self._ids), kind: copy.deepcopy(payload)})
@@ -350,8 +360,7 @@ class FakeBotAPI(OddUpdates):
             self._updates = self._updates[offset:]
 
         def deliverable() -> list[JSON]:
-            allowed = self._allowed_updates
-            return [u for u in self._updates if not allowed or set(u) - {"update_id"} <= allowed]
+            return [u for u in self._updates if self._is_allowed(u)]
 
         assert self._cond is not None
         async with self._cond:
@@ -359,23 +368,6 @@ class FakeBotAPI(OddUpdates):
                 await asyncio.wait_for(self._cond.wait_for(
                     lambda: self._closing or bool(deliverable())), float(params.get("timeout", 0)))
         return copy.deepcopy(deliverable()[: max(1, min(limit, 100))])
-
-    async def _m_setwebhook(self, params: JSON) -> bool:
-        url = str(params.get("url") or "")
-        if url and not url.startswith("https://"):
-            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook = {"url": url, **{k: v for k, v in params.items() if k != "url"}}
-        if params.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    async def _m_deletewebhook(self, params: JSON) -> bool:
-        return await self._m_setwebhook({"drop_pending_updates": params.get("drop_pending_updates"),
-                                         "url": ""})
-
-    async def _m_getwebhookinfo(self, params: JSON) -> JSON:
-        return {"url": self.webhook["url"], "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
 
     @staticmethod
     def _commands_key(params: JSON) -> str:
