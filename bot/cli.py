@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
 
 from bot.errors import UsageError
 from bot.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from bot.conversation import Passage
+    from bot.settings import Settings
 
 
 def _near(value: str) -> tuple[float, float]:
@@ -23,18 +28,54 @@ def _near(value: str) -> tuple[float, float]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from bot.bootstrap import build_passage
+    from bot.bootstrap import build_passage, open_storage
     from bot.settings import Settings
-    from bot.telegram_app import ALLOWED_UPDATES, build_application
+    from bot.workers import supervise, workers_sharing
 
     settings = Settings.from_env()
     if not settings.telegram_token:
         raise UsageError("TELEGRAM_BOT_TOKEN is not set (ask @BotFather for a token)")
-    passage = build_passage(settings)
+    if args.workers > 1:
+        if not settings.webhook_url:
+            raise UsageError("--workers needs webhook mode: set PASSAGE_WEBHOOK_URL "
+                             "(and PASSAGE_LISTEN)")
+        if not settings.redis_url:
+            raise UsageError("several workers share conversations through Redis: "
+                             "set PASSAGE_REDIS_URL")
+        open_storage(settings)  # migrations once, before the workers race to them
+        raise SystemExit(supervise(args.workers))
+    _serve(settings, build_passage(settings), workers_sharing())
+
+
+def _serve(settings: Settings, passage: Passage, workers: int) -> None:
+    """Long polling, or with PASSAGE_WEBHOOK_URL a webhook server on PASSAGE_LISTEN."""
+    from telegram.error import TelegramError
+
+    from bot.telegram_app import ALLOWED_UPDATES, build_application
+    from bot.workers import listening_socket
+
     application = build_application(passage, settings.telegram_token, settings.telegram_base_url,
-                                    settings.redis_url)
-    print("Passage is running. Press Ctrl+C to stop.")
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+                                    settings.redis_url, workers)
+    if not settings.webhook_url:
+        print("Passage is running. Press Ctrl+C to stop.", flush=True)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return
+    host, port = settings.listen
+    try:
+        sock = listening_socket(host, port)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{port} (PASSAGE_LISTEN): "
+                         f"{error.strerror}") from None
+    print(f"Passage is running (webhook, listening on {host}:{port}). Press Ctrl+C to stop.",
+          flush=True)
+    try:
+        application.run_webhook(unix=sock, webhook_url=settings.webhook_url,
+                                url_path=urlsplit(settings.webhook_url).path,
+                                secret_token=settings.webhook_secret,
+                                allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+    except TelegramError as error:
+        raise UsageError(f"Telegram did not accept the webhook {settings.webhook_url}: "
+                         f"{error.message}") from None
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
@@ -111,6 +152,12 @@ def _open_input(path: str):  # noqa: ANN202 - a text file
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
 
+def _at_least_one(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
 class _Parser(argparse.ArgumentParser):
     """A mistake on the command line is one line, like every other error (no usage dump)."""
 
@@ -121,7 +168,10 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="passage", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the Telegram bot").set_defaults(func=cmd_run)
+    run = commands.add_parser("run", help="serve the Telegram bot")
+    run.add_argument("--workers", type=_at_least_one, default=1, metavar="N",
+                     help="N worker processes (webhook mode and PASSAGE_REDIS_URL)")
+    run.set_defaults(func=cmd_run)
     chat = commands.add_parser("chat", help="talk to Passage in this terminal")
     chat.add_argument("--language", help="like Telegram's language_code, e.g. es")
     chat.set_defaults(func=cmd_chat)

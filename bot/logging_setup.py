@@ -13,8 +13,10 @@ import warnings
 QUIET_LOGGERS = (
     "rasa", "rasa_sdk", "telegram", "httpx", "httpcore", "apscheduler", "tensorflow", "absl",
     "sanic", "matplotlib", "urllib3", "aiohttp", "h5py", "asyncio", "sqlalchemy", "py.warnings",
-    "alembic",
+    "alembic", "tornado",
 )
+# python-telegram-bot logs the body of a webhook request it cannot parse (what someone wrote).
+SILENT_LOGGERS = ("telegram.ext._utils.webhookhandler",)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -28,6 +30,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in SILENT_LOGGERS:
+        logging.getLogger(name).disabled = True
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,9 @@ class Settings:
     desk_config: Path
     retention_days: float
     safe_word: str | None
+    webhook_url: str | None  # set: Telegram posts updates to Passage instead of being polled
+    listen: tuple[str, int]  # where the webhook server listens (behind the load balancer)
+    webhook_secret: str | None  # checked on every webhook request (X-Telegram-Bot-Api-...)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,7 +44,40 @@ class Settings:
             desk_config=Path(env.get("PASSAGE_DESK_CONFIG") or PROJECT_ROOT / "desk.yml"),
             retention_days=_positive(env, "PASSAGE_RETENTION_DAYS", 30),
             safe_word=(env.get("PASSAGE_SAFE_WORD") or "").strip() or None,
+            webhook_url=env.get("PASSAGE_WEBHOOK_URL") or None,
+            listen=_host_port(env.get("PASSAGE_LISTEN") or DEFAULT_LISTEN),
+            webhook_secret=_webhook_secret(env),
         )
+
+
+DEFAULT_LISTEN = "127.0.0.1:8443"
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    """"host:port", "[::1]:8443" or ":8443" (every interface)."""
+    from bot.errors import UsageError
+
+    host, colon, port = value.strip().rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - ":8443" asks for every interface
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"PASSAGE_LISTEN must be host:port (e.g. 127.0.0.1:8443), got {value!r}")
+    return host, int(port)
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str | None:
+    """PASSAGE_WEBHOOK_SECRET, or one derived from the bot token: every worker of the same
+    bot arrives at the same secret without one more thing to configure, and nobody without
+    the token can forge an update."""
+    from bot.errors import UsageError
+
+    secret = env.get("PASSAGE_WEBHOOK_SECRET") or ""
+    if secret and not _SECRET_RE.fullmatch(secret):
+        raise UsageError("PASSAGE_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    token = env.get("TELEGRAM_BOT_TOKEN") or ""
+    if secret or not token:
+        return secret or None
+    return hmac.new(token.encode(), b"passage webhook secret", hashlib.sha256).hexdigest()
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

@@ -17,7 +17,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -28,12 +28,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import Passage
+from bot.conversation import Passage, Person
 from bot.rate_limit import rate_limit_for
 from bot.render import Reply, render
+from bot.shared_work import chore_for
 from bot.storage import utcnow
 from bot.telegram_gate import install_gate, person_of, telegram_rate_limiter
-from bot.update_order import PerChatOrder
+from bot.update_order import LinedUpUpdates, PerChatOrder, RedisChatOrder
 
 logger = logging.getLogger(__name__)
 
@@ -101,49 +102,56 @@ async def deliver_outbox(application: Application) -> None:
     """Send what the desk wrote for other chats, oldest first. A message Telegram refuses for
     good (the person blocked the bot, the message to edit is gone) is dropped; on a network
     error the rest waits for the next round."""
+    if application.bot_data["passage"].desk is not None:
+        await application.bot_data["outbox"].run(lambda: _send_outbox(application))
+
+
+async def _send_outbox(application: Application) -> None:
     desk = application.bot_data["passage"].desk
-    if desk is None:
-        return
-    async with application.bot_data.setdefault("outbox_lock", asyncio.Lock()):
-        for item in await desk.pending():
-            reply = render(item.message, item.language)
-            try:
-                if item.edit_message_id:
-                    await application.bot.edit_message_text(
-                        reply.text, chat_id=item.chat_id, message_id=item.edit_message_id,
-                        parse_mode=ParseMode.HTML, reply_markup=reply_markup(reply))
-                    message_id: int | None = item.edit_message_id
-                else:
-                    sent = await application.bot.send_message(
-                        item.chat_id, reply.text, parse_mode=ParseMode.HTML,
-                        reply_markup=reply_markup(reply), disable_web_page_preview=True)
-                    message_id = sent.message_id
-                    await application.bot_data["passage"].remember_in_chat(
-                        item.chat_hash, [message_id])
-            except (BadRequest, Forbidden) as error:
-                logger.warning("a desk message could not be delivered: %s",
-                               type(error).__name__)
-                message_id = None
-            except TelegramError as error:
-                logger.warning("desk delivery paused: %s", type(error).__name__)
-                return
-            await desk.delivered(item.id, message_id)
+    for item in await desk.pending():
+        reply = render(item.message, item.language)
+        try:
+            if item.edit_message_id:
+                await application.bot.edit_message_text(
+                    reply.text, chat_id=item.chat_id, message_id=item.edit_message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=reply_markup(reply))
+                message_id: int | None = item.edit_message_id
+            else:
+                sent = await application.bot.send_message(
+                    item.chat_id, reply.text, parse_mode=ParseMode.HTML,
+                    reply_markup=reply_markup(reply), disable_web_page_preview=True)
+                message_id = sent.message_id
+                await application.bot_data["passage"].remember_in_chat(
+                    item.chat_hash, [message_id])
+        except (BadRequest, Forbidden) as error:
+            logger.warning("a desk message could not be delivered: %s",
+                           type(error).__name__)
+            message_id = None
+        except TelegramError as error:
+            logger.warning("desk delivery paused: %s", type(error).__name__)
+            return
+        await desk.delivered(item.id, message_id)
 
 
 async def _rounds(application: Application) -> None:
     """Work nobody asks for: the desk's timeouts and outbox every few seconds, retention at
-    start and then once a day."""
+    start and then once a day; with several workers, one of them at a time."""
     passage: Passage = application.bot_data["passage"]
     last_purge = None
-    while True:
+
+    async def chores() -> None:
+        nonlocal last_purge
         now = utcnow()
+        if last_purge is None or now - last_purge >= PURGE_EVERY:
+            await passage.retention.purge(now)
+            last_purge = now
+        if passage.desk is not None:
+            await passage.desk.sweep(now)
+
+    while True:
         try:
-            if last_purge is None or now - last_purge >= PURGE_EVERY:
-                await passage.retention.purge(now)
-                last_purge = now
-            if passage.desk is not None:
-                await passage.desk.sweep(now)
-                await deliver_outbox(application)
+            await application.bot_data["sweeper"].run(chores)
+            await deliver_outbox(application)
         except Exception as error:  # noqa: BLE001 - keep the rounds going; type only
             logger.error("a background round failed: %s", type(error).__name__)
         await asyncio.sleep(ROUND_SECONDS)
@@ -197,14 +205,26 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(passage: Passage, token: str, base_url: str | None = None,
-                      redis_url: str | None = None) -> Application:
-    """redis_url: several workers share the per-person rate limit there (PASSAGE_REDIS_URL)."""
-    builder = (ApplicationBuilder().token(token).rate_limiter(telegram_rate_limiter())
-               .concurrent_updates(PerChatOrder())
+                      redis_url: str | None = None, workers: int = 1) -> Application:
+    """redis_url: several workers (PASSAGE_REDIS_URL) share, through Redis, each chat's order
+    of updates, the per-person rate limit and the chores one of them does for all; ``workers``
+    of them share Telegram's ~30 messages a second."""
+    shared = _redis(redis_url)
+    bot_prefix = f"passage:{token.split(':')[0]}:"
+    order = (PerChatOrder() if shared is None else
+             RedisChatOrder(shared, lambda chat: passage.pseudonym(Person(chat)),
+                            prefix=f"{bot_prefix}order:"))
+    builder = (ApplicationBuilder().token(token)
+               .rate_limiter(telegram_rate_limiter(FloodLimit.MESSAGES_PER_SECOND / workers))
+               .concurrent_updates(order)
                .post_init(start_desk).post_stop(stop_desk))
+    if isinstance(order, RedisChatOrder):
+        builder = builder.update_queue(LinedUpUpdates(order))
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
+    application.bot_data["outbox"] = chore_for(shared, f"{bot_prefix}outbox")
+    application.bot_data["sweeper"] = chore_for(shared, f"{bot_prefix}sweep")
     application.bot_data["passage"] = passage
     # groups, odd updates and the per-person rate limit first
     install_gate(application, rate_limit_for(redis_url))
@@ -214,6 +234,14 @@ def build_application(passage: Passage, token: str, base_url: str | None = None,
     application.add_handler(MessageHandler(PRIVATE_MESSAGE, on_other_content))
     application.add_error_handler(on_error)
     return application
+
+
+def _redis(url: str | None) -> object | None:
+    if not url:
+        return None
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(url, socket_timeout=5)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

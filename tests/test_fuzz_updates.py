@@ -123,7 +123,7 @@ async def _push(fake, people, kind: str, who: int, data) -> None:  # noqa: ANN00
 async def test_generated_updates_never_break_the_bot(fake_telegram, passage, database,
                                                      monkeypatch):
     monkeypatch.setattr(telegram_app, "telegram_rate_limiter",
-                        lambda: telegram_rate_limiter(overall_per_second=0))  # no fake flood
+                        lambda *_: telegram_rate_limiter(overall_per_second=0))  # no flood
     _clean_desk(database)
     fake = fake_telegram
     application = telegram_app.build_application(passage, fake.token, fake.base_url)
