@@ -8,17 +8,19 @@ the desk's outbox. Nothing here knows about Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from bot.desk.desk import Desk
+from bot.desk.roster import Member
 from bot.engine.conversation_engine import BotMessage, ConversationEngine
 from bot.i18n import conversation_language, supported_language
 from bot.input_text import incoming_text
 from bot.language_detection import written_language
 from bot.privacy import Privacy, is_exit_request, normalized_word
-from bot.profiles import Profiles
+from bot.profiles import LanguageChoice, Profiles
 from bot.render import Reply, render
 from bot.retention import Retention
 from bot.safety import emergency_message
@@ -53,6 +55,20 @@ class Person:
     user_id: int | None = None  # the sender; in a private chat the same number as chat_id
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """What one message needs to know about who wrote it, read in one go (one thread hop,
+    two small queries) instead of one round trip per question."""
+
+    choice: LanguageChoice
+    safe_word: str | None  # hash of their own safe word
+    member: Member | None  # on the desk's roster
+    case_status: str | None  # of their open case
+
+    def language(self, person: Person) -> str:
+        return conversation_language(self.choice.language, person.app_language)
+
+
 class Passage:
     def __init__(self, engine: ConversationEngine, profiles: Profiles, crypto: Crypto,
                  privacy: Privacy, retention: Retention, desk: Desk | None = None) -> None:
@@ -71,42 +87,56 @@ class Passage:
         text = incoming_text(text)  # no zero-width or bidi controls (bot/input_text.py)
         if is_exit_request(text):
             return await self.quick_exit(person)
-        if self.desk and (desk_replies := await self._as_caseworker(person, text)) is not None:
+        who = await self._visitor(person)
+        if who.member is not None and (
+                desk_replies := await self._as_caseworker(person, text)) is not None:
             return desk_replies
-        if await self._privacy.is_safe_word(self.pseudonym(person), text):
+        language = who.language(person)
+        if self._privacy.matches_safe_word(text, who.safe_word):
             if self.desk:
                 await self.desk.safe_word_used(self.pseudonym(person))
-            return await self._say(person, {"message": "decoy"})
+            return self._say_in(language, {"message": "decoy"})
         if _command(text) == "/safeword":
             return await self._set_safe_word(person, text.partition(" ")[2])
         if _command(text) == "/privacy":
-            return await self._say(person, {"message": "privacy",
-                                            "days": self.retention.period.days})
-        if self.desk and await self.desk.case_status(self.pseudonym(person)):
+            return self._say_in(language, {"message": "privacy",
+                                           "days": self.retention.period.days})
+        if self.desk and who.case_status:
             return await self._in_case(person, text[:MAX_TEXT_CHARS], message_id)
         if text.startswith("/"):
             command = _command(text)
             if command not in COMMANDS:
-                return [render({"message": "not_understood"}, await self.language(person))]
-            return await self._converse(person, COMMANDS[command])
+                return [render({"message": "not_understood"}, language)]
+            return await self._converse(person, COMMANDS[command], language)
         if not text:
-            return [render({"message": "not_understood"}, await self.language(person))]
+            return [render({"message": "not_understood"}, language)]
         text = text[:MAX_TEXT_CHARS]
         messages, parsed = await self._engine.handle_and_parse(self.pseudonym(person), text)
-        switched = await self._follow_written_language(person, parsed)
-        replies = await self._render_dialogue(person, messages)
+        switched = await self._follow_written_language(person, parsed, who.choice)
+        replies = await self._render_dialogue(person, messages, switched or language)
         if switched:  # never silently: say so, and how to change it
             replies.append(render({"message": "language_switched"}, switched))
         return replies
 
-    async def _follow_written_language(self, person: Person, parsed: dict[str, Any]
-                                       ) -> str | None:
+    async def _visitor(self, person: Person) -> Visitor:
+        pseudonym = self.pseudonym(person)
+
+        def read() -> Visitor:
+            remembered = self._profiles.remembered(pseudonym)
+            member, status = self.desk.who(person.user_id, pseudonym) if self.desk else (
+                None, None)
+            return Visitor(remembered.choice, remembered.safe_word, member, status)
+
+        return await asyncio.to_thread(read)
+
+    async def _follow_written_language(self, person: Person, parsed: dict[str, Any],
+                                       choice: LanguageChoice) -> str | None:
         """Answer in the language someone writes in, unless they chose one themselves. Only
-        messages long enough to judge count; returns the new language when it changed."""
+        messages long enough to judge count; returns the new language when it changed.
+        choice: the person's profile as this message found it."""
         written = written_language(parsed)
         if written is None:
             return None
-        choice = await self._profiles.language(self.pseudonym(person))
         if choice.chosen or written == conversation_language(choice.language,
                                                              person.app_language):
             return None
@@ -114,10 +144,11 @@ class Passage:
         return written
 
     async def on_location(self, person: Person, latitude: float, longitude: float) -> list[Reply]:
-        if self.desk and (text_only := await self._desk_text_only(person)):
+        who = await self._visitor(person)
+        if text_only := self._desk_text_only(person, who):
             return text_only
         entities = json.dumps({"location": f"{latitude:.6f},{longitude:.6f}"})
-        return await self._converse(person, f"/share_location{entities}")
+        return await self._converse(person, f"/share_location{entities}", who.language(person))
 
     async def on_button(self, person: Person, data: str) -> list[Reply]:
         if data.startswith("desk:") and self.desk and person.user_id is not None:
@@ -137,18 +168,20 @@ class Passage:
             return [render({"message": "forgotten"}, language)]
         if data.startswith("handoff:") and self.desk:
             return await self._handoff_button(person, data.removeprefix("handoff:"))
-        if self.desk and await self.desk.case_status(self.pseudonym(person)):
+        who = await self._visitor(person)
+        language = who.language(person)
+        if self.desk and who.case_status:
             if data == "/emergency":
-                return await self._say(person, await self._emergency(person))
-            return await self._say(person, {"message": "handoff_in_case"})
-        if data in BUTTON_PAYLOADS:
-            return await self._converse(person, data)
-        return await self._converse(person, "/main_menu")
+                return self._say_in(language, await self._emergency(person))
+            return self._say_in(language, {"message": "handoff_in_case"})
+        return await self._converse(person, data if data in BUTTON_PAYLOADS else "/main_menu",
+                                    language)
 
     async def on_unsupported(self, person: Person) -> list[Reply]:
-        if self.desk and (text_only := await self._desk_text_only(person)):
+        who = await self._visitor(person)
+        if text_only := self._desk_text_only(person, who):
             return text_only
-        return await self._say(person, {"message": "unsupported_content"})
+        return self._say_in(who.language(person), {"message": "unsupported_content"})
 
     async def language(self, person: Person) -> str:
         choice = await self._profiles.language(self.pseudonym(person))
@@ -200,12 +233,12 @@ class Passage:
             return None
         return [render(m, member.language) for m in messages]
 
-    async def _desk_text_only(self, person: Person) -> list[Reply] | None:
+    def _desk_text_only(self, person: Person, who: Visitor) -> list[Reply] | None:
         """Photos, voice, files and locations are not relayed, either way (see README)."""
-        if person.user_id is not None and (member := await self.desk.member(person.user_id)):
-            return [render({"message": "desk_text_only"}, member.language)]
-        if await self.desk.case_status(self.pseudonym(person)):
-            return await self._say(person, {"message": "handoff_text_only"})
+        if who.member is not None:
+            return [render({"message": "desk_text_only"}, who.member.language)]
+        if self.desk and who.case_status:
+            return self._say_in(who.language(person), {"message": "handoff_text_only"})
         return None
 
     async def _in_case(self, person: Person, text: str, message_id: int | None) -> list[Reply]:
@@ -267,18 +300,26 @@ class Passage:
 
     # --- rendering --------------------------------------------------------------------------
     async def _say(self, person: Person, *messages: dict[str, Any]) -> list[Reply]:
-        language = await self.language(person)
+        return self._say_in(await self.language(person), *messages)
+
+    @staticmethod
+    def _say_in(language: str, *messages: dict[str, Any]) -> list[Reply]:
         return [render(message, language) for message in messages]
 
-    async def _converse(self, person: Person, text: str) -> list[Reply]:
-        return await self._render_dialogue(person,
-                                           await self._engine.handle(self.pseudonym(person), text))
+    async def _converse(self, person: Person, text: str, language: str | None = None
+                        ) -> list[Reply]:
+        """language: the person's, when this message has read it already."""
+        return await self._render_dialogue(
+            person, await self._engine.handle(self.pseudonym(person), text), language)
 
-    async def _render_dialogue(self, person: Person, messages: list[BotMessage]) -> list[Reply]:
+    async def _render_dialogue(self, person: Person, messages: list[BotMessage],
+                               language: str | None = None) -> list[Reply]:
         if self.desk:  # "talk to a person" becomes a real offer when a desk is there
             messages = [await self.desk.offer(m.get("reason", "asked"))
                         if m.get("message") == "talk_to_human" else m for m in messages]
-        return await self._say(person, *messages)
+        if language is None:
+            return await self._say(person, *messages)
+        return self._say_in(language, *messages)
 
 
 def _command(text: str) -> str:

@@ -94,6 +94,13 @@ class Privacy:
         with Session(self._engine) as session:
             own = session.execute(select(Profile.safe_word).where(
                 Profile.pseudonym == pseudonym)).scalar_one_or_none()
+        return self.matches_safe_word(text, own)
+
+    def matches_safe_word(self, text: str, own: str | None) -> bool:
+        """Whether text is the safe word, given the hash of the person's own (None: the
+        default, if any). No database: the caller has read their profile already."""
+        if len(text) > 40 or not normalized_word(text):
+            return False
         return self._hash(text) in {own, self._default} - {None}
 
     async def set_safe_word(self, pseudonym: str, word: str) -> None:

@@ -17,15 +17,29 @@ class LanguageChoice(NamedTuple):
     chosen: bool
 
 
+class Remembered(NamedTuple):
+    """Everything kept about a person, read at once: what each message needs first."""
+
+    choice: LanguageChoice
+    safe_word: str | None  # the keyed hash of their own safe word (bot/privacy.py)
+
+
 class Profiles:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _language(self, pseudonym: str) -> LanguageChoice:
+    def remembered(self, pseudonym: str) -> Remembered:
+        """One query, in the caller's thread."""
         with Session(self._engine) as session:
-            row = session.execute(select(Profile.language, Profile.language_chosen).where(
+            row = session.execute(select(Profile.language, Profile.language_chosen,
+                                         Profile.safe_word).where(
                 Profile.pseudonym == pseudonym)).first()
-        return LanguageChoice(*row) if row else LanguageChoice(None, False)
+        if row is None:
+            return Remembered(LanguageChoice(None, False), None)
+        return Remembered(LanguageChoice(row[0], row[1]), row[2])
+
+    def _language(self, pseudonym: str) -> LanguageChoice:
+        return self.remembered(pseudonym).choice
 
     def _set_language(self, pseudonym: str, language: str, chosen: bool) -> None:
         def save() -> None:

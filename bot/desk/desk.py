@@ -23,6 +23,11 @@ Message = dict[str, Any]
 T = TypeVar("T")
 
 
+def _status(session: Session, survivor: str) -> str | None:
+    case = cases.open_case_of(session, survivor)
+    return case.status if case else None
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """An outbox row, decrypted, for the edge to send (or to edit an earlier message)."""
@@ -55,11 +60,17 @@ class Desk:
         return await self._run(find, user_id)
 
     async def case_status(self, survivor: str) -> str | None:
-        def status(session: Session) -> str | None:
-            case = cases.open_case_of(session, survivor)
-            return case.status if case else None
+        return await self._run(_status, survivor)
 
-        return await self._run(status)
+    def who(self, user_id: int | None, survivor: str) -> tuple[Member | None, str | None]:
+        """In the caller's thread, one transaction: the sender on the roster (or None) and the
+        status of the survivor's open case (or None) — what every message asks first."""
+
+        def read(session: Session) -> tuple[Member | None, str | None]:
+            return (None if user_id is None else find(session, user_id),
+                    _status(session, survivor))
+
+        return self._transaction(read)
 
     # --- survivors --------------------------------------------------------------------------
     async def offer(self, reason: str) -> Message:

@@ -2,8 +2,13 @@
 
 import warnings
 
-# Importing Rasa imports TensorFlow, jax and SQLAlchemy 1.4, which print deprecation notices
-# meant for their developers and reset warning filters on the way. Import it once, quietly.
+from bot.engine.without_tensorflow import leave_out_tensorflow
+from bot.settings import PROJECT_ROOT
+
+leave_out_tensorflow(PROJECT_ROOT / "config.yml")  # before Rasa would import it (~550 MB)
+# Importing Rasa imports SQLAlchemy 1.4 (and TensorFlow and jax, unless left out), which print
+# deprecation notices meant for their developers and reset warning filters on the way. Import
+# it once, quietly.
 with warnings.catch_warnings(record=True):
     warnings.simplefilter("ignore")
     from rasa.core.agent import Agent
@@ -14,4 +19,6 @@ __all__ = ["Agent", "load_agent", "train_nlu"]
 
 def load_agent(model_path: str) -> Agent:
     """A Rasa agent for understanding only (no conversation storage)."""
-    return Agent.load(model_path)
+    from bot.engine.conversation_engine import loaded
+
+    return loaded(Agent.load(model_path))

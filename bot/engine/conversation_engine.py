@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -9,15 +12,31 @@ from typing import Any
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore, LockStore
-from rasa.shared.core.events import ConversationPaused, ConversationResumed
+from rasa.shared.core.events import ConversationPaused
 
 from bot.engine.inprocess_actions import InProcessActionEndpoint
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
+from bot.engine.without_tensorflow import check_graph
 from bot.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
 BotMessage = dict[str, Any]  # {"message": key, ...parameters}, rendered by bot.render
+
+
+def loaded(agent: Agent) -> Agent:
+    """A freshly loaded agent, checked and with the memory its loading freed given back.
+
+    skops rebuilds the classifiers from a ~700 MB archive: millions of small objects that
+    are freed again, and glibc keeps their pages unless asked to return them once (~70 MB of
+    the bot's RSS, measured)."""
+    check_graph(node.uses for node in agent.processor.graph_runner._graph_schema.nodes.values())
+    gc.collect()
+    if libc := ctypes.util.find_library("c"):
+        malloc_trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
+        if malloc_trim is not None:  # glibc only
+            malloc_trim(0)
+    return agent
 
 
 class ConversationEngine:
@@ -52,7 +71,7 @@ class ConversationEngine:
             lock_store=lock_store or InMemoryLockStore(),
             action_endpoint=InProcessActionEndpoint.for_package("bot.actions"),
         )
-        return cls(agent, tracker_store)
+        return cls(loaded(agent), tracker_store)
 
     async def handle(
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
@@ -66,13 +85,13 @@ class ConversationEngine:
     ) -> tuple[list[BotMessage], dict[str, Any]]:
         """handle(), plus what the NLU made of the message (intent, language...), so that the
         message is parsed once, not once more by whoever wants to know its language."""
-        await self._resume_if_paused(sender_id)
         channel = CollectingOutputChannel()
         message = UserMessage(
             text, channel, sender_id, input_channel="passage", metadata=metadata or {}
         )
         try:
-            await self._agent.handle_message(message)
+            with self._tracker_store.resuming(sender_id):  # back from a caseworker
+                await self._agent.handle_message(message)
         finally:
             parsed = self._parsed.pop(message.message_id, {})
         replies = []
@@ -97,16 +116,6 @@ class ConversationEngine:
             tracker = await self._agent.processor.get_tracker(sender_id)
             if not tracker.is_paused():
                 tracker.update(ConversationPaused())
-                await self._tracker_store.save(tracker)
-
-    async def _resume_if_paused(self, sender_id: str) -> None:
-        """Back from a caseworker: the conversation goes on where it was, slots and all."""
-        if not await self._tracker_store.is_paused(sender_id):
-            return
-        async with self._agent.lock_store.lock(sender_id):
-            tracker = await self._agent.processor.get_tracker(sender_id)
-            if tracker.is_paused():
-                tracker.update(ConversationResumed())
                 await self._tracker_store.save(tracker)
 
     async def forget(self, sender_id: str) -> None:

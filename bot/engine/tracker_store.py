@@ -7,11 +7,13 @@ encrypted value (the `conversations.tracker` column), keyed by the person's pseu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ConversationResumed
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -21,23 +23,23 @@ from bot.storage import Conversation, retrying_when_locked, utcnow
 from services_directory.geo import coarse_point
 
 
-def scrub_shared_locations(serialised: str) -> str:
+def scrub_shared_locations(data: dict) -> dict:
     """A shared location arrives as `/share_location{"location": "lat,lon"}`; it was used for
-    the search. What is stored keeps only the centre of its ~5 km² cell."""
-    if "share_location" not in serialised:
-        return serialised
-    data = json.loads(serialised)
+    the search. What is stored keeps only the centre of its ~5 km² cell. Changes the
+    serialisable dialogue (Dialogue.as_dict()) in place, before it is ever written as text."""
     for event in data.get("events") or []:
         if event.get("event") != "user" or not str(event.get("text")).startswith(
                 "/share_location"):
             continue
         event["text"] = "/share_location"
-        parse_data = event.get("parse_data") or {}
-        parse_data["text"] = "/share_location"
-        for entity in parse_data.get("entities") or []:
-            if entity.get("entity") == "location":
-                entity["value"] = _coarse(str(entity.get("value")))
-    return json.dumps(data)
+        # Copies: the dialogue shares parse data and entities with the live tracker.
+        if parse_data := event.get("parse_data"):
+            parse_data = event["parse_data"] = {**parse_data, "text": "/share_location"}
+            if entities := parse_data.get("entities"):
+                parse_data["entities"] = [
+                    {**entity, "value": _coarse(str(entity.get("value")))}
+                    if entity.get("entity") == "location" else entity for entity in entities]
+    return data
 
 
 def _coarse(value: str) -> str | None:
@@ -53,9 +55,23 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
     def __init__(self, engine: Engine, domain: Domain | None = None) -> None:
         super().__init__(domain)
         self._engine = engine
+        self._resuming: dict[str, int] = {}  # sender -> their messages being handled
+
+    @contextlib.contextmanager
+    def resuming(self, sender_id: str) -> Iterator[None]:
+        """While a message of theirs is handled, a conversation paused for a caseworker is
+        resumed as Rasa loads it (under its lock): back from a caseworker, it goes on where it
+        was, slots and all, at no extra read and decryption of the stored tracker."""
+        self._resuming[sender_id] = self._resuming.get(sender_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._resuming[sender_id] -= 1
+            if not self._resuming[sender_id]:
+                del self._resuming[sender_id]
 
     def _save(self, tracker: DialogueStateTracker) -> None:
-        serialised = scrub_shared_locations(self.serialise_tracker(tracker))
+        serialised = json.dumps(scrub_shared_locations(tracker.as_dialogue().as_dict()))
 
         def save() -> None:
             with Session(self._engine) as session, session.begin():
@@ -83,15 +99,12 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         plaintext = await asyncio.to_thread(self._load, sender_id)
-        return None if plaintext is None else self.deserialise_tracker(sender_id, plaintext)
-
-    async def is_paused(self, sender_id: str) -> bool:
-        """Whether the conversation is with a caseworker, read from the stored text without
-        rebuilding the tracker (this is asked for every message)."""
-        text = await asyncio.to_thread(self._load, sender_id)
-        if text is None:
-            return False
-        return text.rfind('"event": "pause"') > text.rfind('"event": "resume"')
+        if plaintext is None:
+            return None
+        tracker = self.deserialise_tracker(sender_id, plaintext)
+        if tracker is not None and sender_id in self._resuming and tracker.is_paused():
+            tracker.update(ConversationResumed())
+        return tracker
 
     async def delete(self, sender_id: str) -> None:
         await asyncio.to_thread(self._delete, sender_id)
