@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PASSAGE_HOME ?= ./var
 MODEL ?= $(or $(PASSAGE_MODEL),$(PASSAGE_HOME)/models/passage.tar.gz)
-DIALOGUES := $(shell find dialogues -name "*.yml" 2>/dev/null) config.yml bot/engine/text_classifier.py bot/engine/language_identifier.py
+DIALOGUES := $(shell find dialogues -name "*.yml" 2>/dev/null) config.yml bot/engine/text_classifier.py bot/engine/language_identifier.py bot/engine/sklearn_component.py
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 export PASSAGE_HOME RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3

@@ -2,11 +2,15 @@
 deployment of the same model (`rasa run --enable-api` + `rasa run actions`), same journeys.
 
     python benchmarks/load.py [--users 200] [--concurrency 10] [--rate 30] [--json]
+                              [--workers N] [--send-rate 0] [--redis-url URL]
                               [--model /path/m.tar.gz] [--profile /tmp/passage.stacks]
 
 Each side gets a fresh PASSAGE_HOME (a key file, the sample directory) and runs alone on the
-machine: first `passage run` polls the fake Bot API (tests/fake_bot_api.py) in this process,
-then the stock servers answer Rasa's REST channel. Per side:
+machine: first `passage run` polls the fake Bot API (tests/fake_bot_api.py) in this process
+(`--workers N`: `passage run --workers N` in webhook mode, the fake posting the updates, Redis
+shared), then the stock servers answer Rasa's REST channel. Telegram's 30 messages a second
+for one bot are lifted (`--send-rate 0`, PASSAGE_SEND_RATE) so that the bot's own capacity is
+measured, not Telegram's ceiling; the stock REST channel has no such limit either. Per side:
 
 * saturation: `--users` survivors (greeting, a need in words, a shared location, "talk to a
   person"; nine languages), `--concurrency` at a time, each message sent when the last one was
@@ -15,7 +19,7 @@ then the stock servers answer Rasa's REST channel. Per side:
   rate overall; p99 there is the latency at that load.
 
 Latency for Passage runs from the moment the fake queues the update to the moment the bot's
-first reply reaches the fake (long polling, PTB, Rasa, the desk, sending); for the stock side,
+first reply reaches the fake (long polling or the webhook, PTB, Rasa, the desk, sending); for the stock side,
 from the POST to its response. CPU is the server processes' user + system time during the
 saturation phase; peak RSS is /proc's VmHWM. `--profile FILE` samples `passage run` with py-spy
 during the saturation phase and prints where its time goes per message.
@@ -49,6 +53,7 @@ from benchmarks.load_journeys import (  # noqa: E402
 )
 from benchmarks.load_profile import print_profile  # noqa: E402
 
+PUBLIC_URL = "https://passage.example.org"  # the webhook; the fake routes it to the workers
 DEFAULT_MODEL = Path(os.environ.get("PASSAGE_MODEL") or procs.ROOT / "var/models/passage.tar.gz")
 Result = dict[str, Any]
 
@@ -71,22 +76,32 @@ async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: ar
 
 
 async def run_passage(args: argparse.Namespace) -> Result:
-    env = procs.passage_home(args.model)
+    env = {**procs.passage_home(args.model), "PASSAGE_SEND_RATE": str(args.send_rate)}
     fake = TimedFakeBotAPI()
     await fake.start()
-    server = procs.start_passage(env, fake.token, fake.base_url, args.nice)
+    if args.workers:
+        port = procs.free_port()
+        fake.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
+        env.update(PASSAGE_WEBHOOK_URL=f"{PUBLIC_URL}/updates", PASSAGE_LISTEN=f"127.0.0.1:{port}",
+                   PASSAGE_REDIS_URL=args.redis_url)
+    server = procs.start_passage(env, fake.token, fake.base_url, args.nice, args.workers)
     try:
         deadline = time.monotonic() + 300
-        while not fake.polling():
+        while not (fake.webhooks_set() >= args.workers if args.workers else fake.polling()):
             server.check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError("passage run did not start polling within 300 s")
+                raise TimeoutError("passage run did not start within 300 s")
             await asyncio.sleep(0.5)
         await closed_loop(PassageDriver(fake), 9, 3)  # warm-up: one journey per language
         result = await _phases(PassageDriver(fake), [server.pid], args, args.profile)
         server.check_alive()
-        result["peak_rss_mb"] = round(procs.rss_mb(server.pid), 1)
-        result["rss_end_mb"] = round(procs.rss_mb(server.pid, "VmRSS"), 1)
+        if args.workers:  # the largest worker; all of them together
+            peaks = procs.peak_rss_of_workers(server.pid)
+            result["peak_rss_mb"] = round(max(peaks), 1)
+            result["workers_peak_rss_mb"] = round(sum(peaks), 1)
+        else:
+            result["peak_rss_mb"] = round(procs.rss_mb(server.pid), 1)
+            result["rss_end_mb"] = round(procs.rss_mb(server.pid, "VmRSS"), 1)
         result["rejected_calls"] = len(fake.rejected)
         return result
     finally:
@@ -118,6 +133,7 @@ def report(passage: Result, stock: Result, args: argparse.Namespace) -> Result:
     ratio = passage["msgs_per_s"] / stock["msgs_per_s"] if stock["msgs_per_s"] else None
     out: Result = {
         "users": args.users, "concurrency": args.concurrency, "rate": args.rate,
+        "workers": args.workers, "send_rate": args.send_rate,
         "passage_msgs_per_s": passage["msgs_per_s"], "stock_msgs_per_s": stock["msgs_per_s"],
         "ratio": round(ratio, 2) if ratio else None,
         "p50_ms": passage["p50_ms"], "p95_ms": passage["p95_ms"], "p99_ms": passage["p99_ms"],
@@ -171,6 +187,12 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0, help="niceness of the servers")
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of passage run")
     parser.add_argument("--only", choices=["passage", "stock"], help="run one side only")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="N: passage run --workers N in webhook mode (needs Redis)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--send-rate", type=float, default=0,
+                        help="PASSAGE_SEND_RATE: 0 lifts Telegram's 30 msg/s so that the "
+                             "bot's own capacity is measured")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.model.is_file():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -69,7 +70,8 @@ class TimedFakeBotAPI(FakeBotAPI):
     """The strict fake, noting when each bot message arrives in each chat."""
 
     def __init__(self) -> None:
-        super().__init__()
+        # A bot of its own each run: update ids start again, so Redis must not know them.
+        super().__init__(token=f"{random.randint(10**8, 10**9)}:LOAD")
         self.arrivals: dict[int, list[float]] = {}
 
     def _send(self, chat: Any, params: Any, **content: Any) -> Any:
@@ -79,6 +81,9 @@ class TimedFakeBotAPI(FakeBotAPI):
 
     def polling(self) -> bool:
         return any(call.method.lower() == "getupdates" for call in self.calls)
+
+    def webhooks_set(self) -> int:
+        return sum(call.method.lower() == "setwebhook" and call.ok for call in self.calls)
 
 
 class PassageDriver:

@@ -104,9 +104,18 @@ def start(name: str, command: list[str], env: dict[str, str], nice: int) -> Serv
     return Server(name, process, log)
 
 
-def start_passage(env: dict[str, str], token: str, base_url: str, nice: int) -> Server:
-    return start("passage", [str(BIN / "passage"), "run"],
+def start_passage(env: dict[str, str], token: str, base_url: str, nice: int,
+                  workers: int = 0) -> Server:
+    """workers 0: one process, long polling; N: `passage run --workers N` (webhook mode; env
+    has PASSAGE_WEBHOOK_URL, PASSAGE_LISTEN and PASSAGE_REDIS_URL)."""
+    command = [str(BIN / "passage"), "run", *(["--workers", str(workers)] if workers else [])]
+    return start("passage", command,
                  {**env, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": base_url}, nice)
+
+
+def peak_rss_of_workers(pid: int) -> list[float]:
+    """VmHWM of each worker under a `passage run --workers N` supervisor."""
+    return [rss_mb(child) for child in _tree(pid) if child != pid]
 
 
 def start_stock(env: dict[str, str], model: Path, nice: int) -> tuple[Server, Server, int]:

@@ -55,7 +55,7 @@ def _serve(settings: Settings, passage: Passage, workers: int) -> None:
     from bot.workers import listening_socket
 
     application = build_application(passage, settings.telegram_token, settings.telegram_base_url,
-                                    settings.redis_url, workers)
+                                    settings.redis_url, settings.send_rate / workers)
     if not settings.webhook_url:
         print("Passage is running. Press Ctrl+C to stop.", flush=True)
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

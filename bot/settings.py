@@ -28,6 +28,7 @@ class Settings:
     webhook_url: str | None  # set: Telegram posts updates to Passage instead of being polled
     listen: tuple[str, int]  # where the webhook server listens (behind the load balancer)
     webhook_secret: str | None  # checked on every webhook request (X-Telegram-Bot-Api-...)
+    send_rate: float  # messages a second the whole bot sends at most (0: no limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             webhook_url=env.get("PASSAGE_WEBHOOK_URL") or None,
             listen=_host_port(env.get("PASSAGE_LISTEN") or DEFAULT_LISTEN),
             webhook_secret=_webhook_secret(env),
+            send_rate=_number(env, "PASSAGE_SEND_RATE", 30, "messages a second", minimum=0),
         )
 
 
@@ -81,12 +83,20 @@ def _webhook_secret(env: Mapping[str, str]) -> str | None:
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, "days")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, unit: str,
+            minimum: float | None = None) -> float:
+    """A number from the environment: more than 0, or at least ``minimum``."""
     from bot.errors import UsageError
 
     try:
         value = float(env.get(name) or default)
     except ValueError:
-        raise UsageError(f"{name} must be a number of days, got {env.get(name)!r}") from None
-    if value <= 0:
+        raise UsageError(f"{name} must be a number of {unit}, got {env.get(name)!r}") from None
+    if minimum is None and value <= 0:
         raise UsageError(f"{name} must be more than 0")
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{name} must be at least {minimum:g}")
     return value

@@ -205,17 +205,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(passage: Passage, token: str, base_url: str | None = None,
-                      redis_url: str | None = None, workers: int = 1) -> Application:
+                      redis_url: str | None = None,
+                      send_rate: float = FloodLimit.MESSAGES_PER_SECOND) -> Application:
     """redis_url: several workers (PASSAGE_REDIS_URL) share, through Redis, each chat's order
-    of updates, the per-person rate limit and the chores one of them does for all; ``workers``
-    of them share Telegram's ~30 messages a second."""
+    of updates, the per-person rate limit and the chores one of them does for all.
+    send_rate: this process's share of Telegram's ~30 messages a second (0: no limit)."""
     shared = _redis(redis_url)
     bot_prefix = f"passage:{token.split(':')[0]}:"
     order = (PerChatOrder() if shared is None else
              RedisChatOrder(shared, lambda chat: passage.pseudonym(Person(chat)),
                             prefix=f"{bot_prefix}order:"))
     builder = (ApplicationBuilder().token(token)
-               .rate_limiter(telegram_rate_limiter(FloodLimit.MESSAGES_PER_SECOND / workers))
+               .rate_limiter(telegram_rate_limiter(send_rate))
                .concurrent_updates(order)
                .post_init(start_desk).post_stop(stop_desk))
     if isinstance(order, RedisChatOrder):

@@ -62,3 +62,12 @@ def test_zero_workers_is_a_usage_error(capsys):
         cli.main(["run", "--workers", "0"])
     assert exit_.value.code == 2
     assert "--workers: must be a whole number of at least 1, got '0'" in capsys.readouterr().err
+
+
+def test_send_rate():
+    assert Settings.from_env({}).send_rate == 30  # Telegram's limit for one bot
+    assert Settings.from_env({"PASSAGE_SEND_RATE": "0"}).send_rate == 0  # a local test server
+    with pytest.raises(UsageError, match="PASSAGE_SEND_RATE must be at least 0"):
+        Settings.from_env({"PASSAGE_SEND_RATE": "-5"})
+    with pytest.raises(UsageError, match="must be a number of messages a second, got 'fast'"):
+        Settings.from_env({"PASSAGE_SEND_RATE": "fast"})
