@@ -19,10 +19,10 @@ measured, not Telegram's ceiling; the stock REST channel has no such limit eithe
   rate overall; p99 there is the latency at that load.
 
 Latency for Passage runs from the moment the fake queues the update to the moment the bot's
-first reply reaches the fake (long polling or the webhook, PTB, Rasa, the desk, sending); for the stock side,
-from the POST to its response. CPU is the server processes' user + system time during the
-saturation phase; peak RSS is /proc's VmHWM. `--profile FILE` samples `passage run` with py-spy
-during the saturation phase and prints where its time goes per message.
+first reply reaches the fake (long polling or the webhook, PTB, Rasa, the desk, sending); for
+the stock side, from the POST to its response. CPU is the server processes' user + system time
+during the saturation phase; peak RSS is /proc's VmHWM. `--profile FILE` samples `passage run`
+with py-spy during the saturation phase and prints where its time goes per message.
 """
 
 from __future__ import annotations
