@@ -89,15 +89,20 @@ async def bot(fake_telegram, passage) -> AsyncIterator:
 
 @pytest.fixture
 def clean_desk(database):  # noqa: ANN001, ANN201 - the session's Engine, with an empty desk
+    return empty_desk(database)
+
+
+def empty_desk(engine):  # noqa: ANN001, ANN201 - an SQLAlchemy Engine, returned
+    """No caseworkers, cases or messages waiting to be sent (another test's are not ours)."""
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
     from bot.desk.models import Case, CaseEvent, CaseMessage, Caseworker, Notice, Outbox
 
-    with Session(database) as session, session.begin():
+    with Session(engine) as session, session.begin():
         for table in (Notice, Outbox, CaseMessage, CaseEvent, Case, Caseworker):
             session.execute(delete(table))
-    return database
+    return engine
 
 
 def pytest_report_header() -> str:

@@ -15,6 +15,7 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore
 from rasa.shared.core.events import ConversationPaused
 
 from bot.engine.inprocess_actions import InProcessActionEndpoint
+from bot.engine.sequential_runner import run_sequentially
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
 from bot.engine.without_tensorflow import check_graph
 from bot.errors import ModelNotFoundError
@@ -31,6 +32,7 @@ def loaded(agent: Agent) -> Agent:
     are freed again, and glibc keeps their pages unless asked to return them once (~70 MB of
     the bot's RSS, measured)."""
     check_graph(node.uses for node in agent.processor.graph_runner._graph_schema.nodes.values())
+    run_sequentially(agent)
     gc.collect()
     if libc := ctypes.util.find_library("c"):
         malloc_trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)

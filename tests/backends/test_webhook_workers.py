@@ -20,6 +20,7 @@ import pytest
 
 from tests.backends.availability import POSTGRES_URL
 from tests.backends.conftest import with_search_path
+from tests.conftest import empty_desk
 from tests.e2e.expectations import nearest_service_name, shown
 from tests.e2e.test_commands import PASSAGE
 from tests.e2e.test_journey import JOURNEYS
@@ -56,7 +57,7 @@ async def fake() -> FakeBotAPI:
 
 async def _wait_for_workers(fake: FakeBotAPI, supervisor: subprocess.Popen, log: Path) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 300  # three Rasa agents loading at once on two cores
+    deadline = loop.time() + 180  # three Rasa agents loading at once on two cores
     while sum(c.method == "setWebhook" and c.ok for c in fake.calls) < WORKERS:
         assert supervisor.poll() is None, log.read_text()[-3000:]
         assert loop.time() < deadline, log.read_text()[-3000:]
@@ -65,6 +66,7 @@ async def _wait_for_workers(fake: FakeBotAPI, supervisor: subprocess.Popen, log:
 
 async def test_three_webhook_workers_keep_each_persons_replies_in_order(
         fake, postgres, postgres_schema, redis_url, settings, tmp_path):
+    empty_desk(postgres)  # the desk tests' cases and outbox are not this bot's
     port = _free_port()
     fake.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
     env = {**os.environ, "PASSAGE_HOME": str(settings.home),
