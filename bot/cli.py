@@ -52,7 +52,7 @@ def _serve(settings: Settings, passage: Passage, workers: int) -> None:
     from telegram.error import TelegramError
 
     from bot.telegram_app import ALLOWED_UPDATES, build_application
-    from bot.workers import listening_socket
+    from bot.workers import listening_socket, spread_every_request
 
     application = build_application(passage, settings.telegram_token, settings.telegram_base_url,
                                     settings.redis_url, settings.send_rate / workers)
@@ -61,6 +61,8 @@ def _serve(settings: Settings, passage: Passage, workers: int) -> None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
         return
     host, port = settings.listen
+    if workers > 1:
+        spread_every_request()
     try:
         sock = listening_socket(host, port)
     except OSError as error:

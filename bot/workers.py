@@ -40,6 +40,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def spread_every_request() -> None:
+    """Answer each webhook request on a connection of its own. The kernel spreads connections
+    over the workers sharing a port, not requests: a client that keeps a few connections alive
+    (Telegram, a proxy) would otherwise keep talking to the same worker. A new local TCP
+    connection costs far less than an unbalanced worker."""
+    import functools
+
+    from telegram.ext._utils import webhookhandler
+    from tornado.httpserver import HTTPServer
+
+    webhookhandler.HTTPServer = functools.partial(HTTPServer, no_keep_alive=True)
+
+
 def workers_sharing() -> int:
     """How many workers this one shares the bot with (itself included), as its supervisor said."""
     value = os.environ.get(WORKER_ENV, "1")
