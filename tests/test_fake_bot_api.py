@@ -75,12 +75,17 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
         yield server
 
 
-@pytest_asyncio.fixture
-async def app(fake: FakeBotAPI) -> AsyncIterator[Application]:
+def tiny_bot(fake: FakeBotAPI) -> Application:
     application = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CallbackQueryHandler(choose))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    return application
+
+
+@pytest_asyncio.fixture
+async def app(fake: FakeBotAPI) -> AsyncIterator[Application]:
+    application = tiny_bot(fake)
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)
@@ -292,11 +297,7 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def webhook_app(fake: FakeBotAPI, port: int, secret: str) -> AsyncIterator[Application]:
     """The tiny bot as a webhook worker: PTB's own server on 127.0.0.1:port/hook."""
-    pytest.importorskip("tornado", reason="PTB's webhook server: python-telegram-bot[webhooks]")
-    application = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CallbackQueryHandler(choose))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    application = tiny_bot(fake)
     await application.initialize()
     await application.start()
     await application.updater.start_webhook(
