@@ -8,7 +8,8 @@ way. What they must agree on lives in PostgreSQL/SQLite and Redis (bot/update_or
 bot/shared_work.py, the lock store), never in one worker's memory.
 
 The supervisor starts the workers, starts again one that dies (after a pause that grows when
-it keeps dying), and on Ctrl+C or SIGTERM stops them all and waits for them.
+it keeps dying) unless it stopped on a configuration mistake (then all stop, with its one
+line), and on Ctrl+C or SIGTERM stops them all and waits for them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 WORKER_ENV = "PASSAGE_WORKERS"  # how many workers share the bot, as each worker is told
 RESTART_PAUSE_SECONDS = (1, 2, 5, 10, 30)
 STOP_GRACE_SECONDS = 30
+USAGE_ERROR = 2  # what `passage` exits with after a one-line error (bot/cli.py)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -73,11 +75,15 @@ def supervise(count: int) -> int:
     signal.signal(signal.SIGTERM, stop)
     workers = [subprocess.Popen(command, env=env) for _ in range(count)]
     deaths = [0] * count
+    status = 0
     print(f"Passage is running with {count} workers. Press Ctrl+C to stop.", flush=True)
     while not stopping:
         time.sleep(0.5)
         for index, worker in enumerate(workers):
             if stopping or worker.poll() is None:
+                continue
+            if worker.returncode == USAGE_ERROR:  # its one line is printed; trying again won't help
+                stopping, status = True, USAGE_ERROR
                 continue
             pause = RESTART_PAUSE_SECONDS[min(deaths[index], len(RESTART_PAUSE_SECONDS) - 1)]
             deaths[index] += 1
@@ -94,4 +100,4 @@ def supervise(count: int) -> int:
             worker.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             worker.kill()
-    return 0
+    return status

@@ -71,3 +71,27 @@ def test_send_rate():
         Settings.from_env({"PASSAGE_SEND_RATE": "-5"})
     with pytest.raises(UsageError, match="must be a number of messages a second, got 'fast'"):
         Settings.from_env({"PASSAGE_SEND_RATE": "fast"})
+
+
+async def test_workers_stop_with_one_line_when_telegram_refuses_the_webhook(
+        fake_telegram, settings, database):
+    """A configuration mistake found by a worker is not retried forever by the supervisor."""
+    import asyncio
+    import subprocess
+
+    from tests.backends.test_webhook_workers import _free_port
+    from tests.e2e.test_commands import PASSAGE, STARTUP_SECONDS, _env
+
+    done = await asyncio.to_thread(
+        subprocess.run, [PASSAGE, "run", "--workers", "2"], capture_output=True, text=True,
+        timeout=STARTUP_SECONDS,
+        env=_env(settings, TELEGRAM_BOT_TOKEN=fake_telegram.token,
+                 TELEGRAM_API_BASE_URL=fake_telegram.base_url,
+                 PASSAGE_WEBHOOK_URL="http://bot.example.org/hook",  # Telegram wants https
+                 PASSAGE_LISTEN=f"127.0.0.1:{_free_port()}",
+                 PASSAGE_REDIS_URL="redis://127.0.0.1:6379/0"))
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("passage:")]
+    assert lines and set(lines) == {
+        "passage: Telegram did not accept the webhook http://bot.example.org/hook: "
+        "Bad webhook: an https url must be provided for webhook"}
