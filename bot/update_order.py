@@ -3,7 +3,8 @@
 python-telegram-bot handles one update at a time unless told otherwise; then a slow database
 write or NLU run for one person holds up everyone. This processor runs updates of different
 chats concurrently and those of one chat strictly one after another, in the order they came
-(asyncio locks wake their waiters first come, first served)."""
+(asyncio locks wake their waiters first come, first served). With several workers
+(PASSAGE_REDIS_URL), RedisChatOrder keeps that order across processes."""
 
 from __future__ import annotations
 
