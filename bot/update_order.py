@@ -9,6 +9,7 @@ chats concurrently and those of one chat strictly one after another, in the orde
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,12 +45,12 @@ class PerChatOrder(BaseUpdateProcessor):
 
 # One step of RedisChatOrder, atomic in Redis: join the chat's queue (once per update_id; a
 # second delivery of the same update is refused), drop a head whose worker stopped answering,
-# and say who is first. KEYS: queue, alive prefix, seen prefix; ARGV: update_id, lifetime (s),
-# "join" or "look".
+# and say who is first. KEYS: queue, alive prefix, this delivery's "seen" key; ARGV: update_id,
+# lifetime (s), "join" or "look".
 _ORDER_STEP = """
 local queue, me, lifetime = KEYS[1], ARGV[1], tonumber(ARGV[2])
 if ARGV[3] == 'join' then
-  if not redis.call('SET', KEYS[3] .. me, 1, 'NX', 'EX', 3600) then return 'seen' end
+  if not redis.call('SET', KEYS[3], 1, 'NX', 'EX', 3600) then return 'seen' end
   redis.call('ZADD', queue, tonumber(me), me)
   redis.call('EXPIRE', queue, lifetime)
   redis.call('SET', KEYS[2] .. me, 1, 'EX', lifetime)
@@ -92,7 +93,12 @@ class RedisChatOrder(BaseUpdateProcessor):
         if chat is None or update_id is None:
             return None
         queue = f"{self._prefix}{self._key_of(chat)}"
-        return [queue, f"{self._prefix}alive:", f"{self._prefix}seen:"], str(update_id)
+        # Seen: the update_id and what the update says. A delivery Telegram repeats is the same
+        # update; a test server that starts its update ids again sends different ones.
+        to_json = getattr(update, "to_json", None)
+        content = hashlib.blake2b((to_json() if to_json else "").encode(), digest_size=8)
+        seen = f"{self._prefix}seen:{update_id}:{content.hexdigest()}"
+        return [queue, f"{self._prefix}alive:", seen], str(update_id)
 
     async def join(self, update: object) -> bool:
         """Take the update's place in its chat's line; False if it was delivered before."""

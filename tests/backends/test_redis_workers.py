@@ -145,3 +145,22 @@ async def test_an_update_answered_to_telegram_is_in_line_before_the_next_arrives
     assert handled == [1, 2]
     await queue_of_a.put(update(5, 1))  # Telegram delivered it again: answered, dropped
     assert queue_of_a.empty()
+
+
+async def test_a_different_update_with_a_used_id_is_not_taken_for_a_repeat(workers):
+    """A Bot API server that starts its update ids again (a test server, a new bot) is not
+    ignored: a repeat is the same update, not just the same number."""
+    processors, _, _ = workers
+    handled: list[str] = []
+
+    def sent(text: str) -> SimpleNamespace:
+        return SimpleNamespace(effective_chat=SimpleNamespace(id=6), update_id=1,
+                               to_json=lambda: f'{{"update_id": 1, "text": "{text}"}}')
+
+    async def work(text: str) -> None:
+        handled.append(text)
+
+    await processors[0].process_update(sent("hola"), work("hola"))
+    await processors[1].process_update(sent("hola"), work("hola"))  # Telegram's repeat
+    await processors[2].process_update(sent("otra vez"), work("otra vez"))  # a new one
+    assert handled == ["hola", "otra vez"]
