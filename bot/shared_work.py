@@ -3,16 +3,17 @@
 With several workers, two sending the outbox at once would send a message twice, or two
 messages to one chat in the wrong order. So one worker at a time holds the chore; a worker that
 wants it done while another holds it leaves a note and goes on with its own update, and the
-holder goes round once more when it finds the note. Nobody waits, nothing is left undone:
-the note is written before trying to take the chore, and read after letting it go.
+holder goes round once more when it finds the note. No worker waits for another, nothing is
+left undone: the note is written before trying to take the chore, and read after letting it
+go.
 
-One process: ``LocalChore`` (flags in memory). Several (PASSAGE_REDIS_URL): ``RedisChore``,
-the chore a Redis key with a lifetime, so a worker that dies holding it frees it in
-``LEASE_SECONDS``.
+One process: ``LocalChore``, a lock. Several (PASSAGE_REDIS_URL): ``RedisChore``, the chore
+a Redis key with a lifetime, so a worker that dies holding it frees it in ``LEASE_SECONDS``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -27,49 +28,19 @@ Work = Callable[[], Awaitable[None]]
 
 class Chore(Protocol):
     async def run(self, work: Work) -> None:
-        """Do ``work`` now, or make sure whoever is doing it goes round once more."""
+        """Do ``work``, or make sure whoever is doing it goes round once more."""
 
 
-class _Turns:
-    """The note-then-try loop; subclasses say how to note, take and let go."""
+class LocalChore:
+    """One process: whoever asks waits for the one doing it, then does it (the outbox is
+    empty when ``run`` returns)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
 
     async def run(self, work: Work) -> None:
-        await self._note()
-        while await self._noted() and await self._take():
-            try:
-                await self._clear_note()
-                await work()
-            finally:
-                await self._let_go()
-
-    async def _note(self) -> None: ...
-    async def _noted(self) -> bool: ...
-    async def _clear_note(self) -> None: ...
-    async def _take(self) -> bool: ...
-    async def _let_go(self) -> None: ...
-
-
-class LocalChore(_Turns):
-    def __init__(self) -> None:
-        self._wanted = self._held = False
-
-    async def _note(self) -> None:
-        self._wanted = True
-
-    async def _noted(self) -> bool:
-        return self._wanted
-
-    async def _clear_note(self) -> None:
-        self._wanted = False
-
-    async def _take(self) -> bool:
-        if self._held:
-            return False
-        self._held = True
-        return True
-
-    async def _let_go(self) -> None:
-        self._held = False
+        async with self._lock:
+            await work()
 
 
 _LET_GO = """
@@ -78,8 +49,9 @@ return 0
 """
 
 
-class RedisChore(_Turns):
-    """The same chore for every worker that uses the same Redis and name. When Redis does not
+class RedisChore:
+    """The same chore for every worker that uses the same Redis and name: note, then try to
+    take it; whoever holds it goes round again while it finds a note. When Redis does not
     answer, the chore is skipped this time (the next update or round tries again)."""
 
     def __init__(self, redis: object, name: str, lease_seconds: int = LEASE_SECONDS) -> None:
@@ -93,7 +65,13 @@ class RedisChore(_Turns):
         import redis
 
         try:
-            await super().run(work)
+            await self._note()
+            while await self._noted() and await self._take():
+                try:
+                    await self._clear_note()
+                    await work()
+                finally:
+                    await self._let_go()
         except redis.RedisError as error:
             logger.warning("a shared chore was skipped, Redis did not answer: %s",
                            type(error).__name__)
