@@ -89,8 +89,6 @@ class Privacy:
                             .values(safe_word=self._hash(word)))
 
     def _is_safe_word(self, pseudonym: str, text: str) -> bool:
-        if not normalized_word(text):
-            return False
         with Session(self._engine) as session:
             own = session.execute(select(Profile.safe_word).where(
                 Profile.pseudonym == pseudonym)).scalar_one_or_none()
@@ -98,7 +96,8 @@ class Privacy:
 
     def matches_safe_word(self, text: str, own: str | None) -> bool:
         """Whether text is the safe word, given the hash of the person's own (None: the
-        default, if any). No database: the caller has read their profile already."""
+        default, if any). No database: the caller has read their profile already. A safe word
+        is a word or two, never a whole message."""
         if len(text) > 40 or not normalized_word(text):
             return False
         return self._hash(text) in {own, self._default} - {None}
@@ -107,8 +106,6 @@ class Privacy:
         await asyncio.to_thread(self._set_safe_word, pseudonym, word)
 
     async def is_safe_word(self, pseudonym: str, text: str) -> bool:
-        if len(text) > 40:  # a safe word is a word or two, never a whole message
-            return False
         return await asyncio.to_thread(self._is_safe_word, pseudonym, text)
 
     def _erase(self, pseudonym: str) -> None:

@@ -45,8 +45,8 @@ class PerChatOrder(BaseUpdateProcessor):
 
 # One step of RedisChatOrder, atomic in Redis: join the chat's queue (once per update_id; a
 # second delivery of the same update is refused), drop a head whose worker stopped answering,
-# and say who is first. KEYS: queue, alive prefix, this delivery's "seen" key; ARGV: update_id,
-# lifetime (s), "join" or "look".
+# and say who is first. KEYS: queue, alive prefix, and to join this delivery's "seen" key;
+# ARGV: update_id, lifetime (s), "join" or "look".
 _ORDER_STEP = """
 local queue, me, lifetime = KEYS[1], ARGV[1], tonumber(ARGV[2])
 if ARGV[3] == 'join' then
@@ -93,12 +93,14 @@ class RedisChatOrder(BaseUpdateProcessor):
         if chat is None or update_id is None:
             return None
         queue = f"{self._prefix}{self._key_of(chat)}"
-        # Seen: the update_id and what the update says. A delivery Telegram repeats is the same
-        # update; a test server that starts its update ids again sends different ones.
+        return [queue, f"{self._prefix}alive:"], str(update_id)
+
+    def _seen(self, update: object, me: str) -> str:
+        """The update_id and what the update says: a delivery Telegram repeats is the same
+        update; a test server that starts its update ids again sends different ones."""
         to_json = getattr(update, "to_json", None)
         content = hashlib.blake2b((to_json() if to_json else "").encode(), digest_size=8)
-        seen = f"{self._prefix}seen:{update_id}:{content.hexdigest()}"
-        return [queue, f"{self._prefix}alive:", seen], str(update_id)
+        return f"{self._prefix}seen:{me}:{content.hexdigest()}"
 
     async def join(self, update: object) -> bool:
         """Take the update's place in its chat's line; False if it was delivered before."""
@@ -106,7 +108,9 @@ class RedisChatOrder(BaseUpdateProcessor):
         if line is None:
             return True
         keys, me = line
-        if _text(await self._step(keys=keys, args=[me, self._lifetime, "join"])) == "seen":
+        joined = await self._step(keys=[*keys, self._seen(update, me)],
+                                  args=[me, self._lifetime, "join"])
+        if _text(joined) == "seen":
             return False
         self._joined.add(me)
         return True

@@ -56,9 +56,6 @@ class Desk:
         return await asyncio.to_thread(self._transaction, work, *args)
 
     # --- who is writing -------------------------------------------------------------------
-    async def member(self, user_id: int) -> Member | None:
-        return await self._run(find, user_id)
-
     async def case_status(self, survivor: str) -> str | None:
         return await self._run(_status, survivor)
 

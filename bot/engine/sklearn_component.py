@@ -34,19 +34,16 @@ def _with_vocabulary(model: Any) -> Iterator[Any]:
         yield from _with_vocabulary(child)
 
 
-def save_vocabularies(model: Any, path: Path) -> list[dict[str, int]]:
-    """Write every vocabulary to ``path`` (UTF-8 bytes and lengths, in index order); return
-    them, so that the caller can take them out of the model while skops writes it."""
-    vocabularies, arrays = [], {}
-    for number, vectorizer in enumerate(_with_vocabulary(model)):
+def save_vocabularies(vectorizers: list[Any], path: Path) -> None:
+    """Write every vocabulary to ``path`` (UTF-8 bytes and lengths, in index order)."""
+    arrays = {}
+    for number, vectorizer in enumerate(vectorizers):
         vectorizer.stop_words_ = None  # terms cut by min_df/max_df: introspection only
         vocabulary = vectorizer.vocabulary_
         terms = [term.encode() for term in sorted(vocabulary, key=vocabulary.__getitem__)]
         arrays[f"bytes{number}"] = np.frombuffer(b"".join(terms), dtype=np.uint8)
         arrays[f"lengths{number}"] = np.array([len(term) for term in terms], dtype=np.int32)
-        vocabularies.append(vocabulary)
     np.savez(path, **arrays)
-    return vocabularies
 
 
 class _AnsweringTfidf(TfidfTransformer):
@@ -105,9 +102,10 @@ class SklearnComponent(GraphComponent):
         import skops.io as sio
 
         with self._model_storage.write_to(self._resource) as directory:
-            vocabularies = save_vocabularies(self.model, directory / VOCABULARIES)
             vectorizers = list(_with_vocabulary(self.model))
-            try:
+            vocabularies = [vectorizer.vocabulary_ for vectorizer in vectorizers]
+            save_vocabularies(vectorizers, directory / VOCABULARIES)
+            try:  # skops writes the model without them
                 for vectorizer in vectorizers:
                     vectorizer.vocabulary_ = {}
                 sio.dump(self.model, directory / self.FILE_NAME)
