@@ -153,7 +153,9 @@ SPY_RATE = 100  # samples a second
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen:
-    """Sample `pid` until SIGINT into collapsed stacks (one line per stack: frames count)."""
+    """Sample `pid` until SIGINT into collapsed stacks (one line per stack: frames count).
+    Only threads holding the GIL are sampled: Python's CPU time, not waits."""
     return subprocess.Popen([str(BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
-                             "--rate", str(SPY_RATE), "--output", str(out), "--nonblocking"],
+                             "--rate", str(SPY_RATE), "--output", str(out), "--nonblocking",
+                             "--gil"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

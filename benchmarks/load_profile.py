@@ -5,10 +5,10 @@ by ";", then a space and how many samples had it. A function's inclusive time co
 sample with the function anywhere on the stack (once per sample); its self time, the samples
 where it was the innermost frame. Both are shown in milliseconds per answered message.
 
-py-spy's idle detection misses some waits, so samples whose innermost frame is a known idle
-wait (a worker thread waiting for work, the event loop's select) are dropped. What remains is
-time a thread was running or blocked in a call (an fsync, a lock): closer to wall time spent on
-the work than to CPU time. Frames of the plumbing every sample passes through (threads, asyncio,
+py-spy samples only the thread holding the GIL (`--gil`), so what is counted is Python's CPU
+time: waits for the database, the network or the GIL itself are left out, and so is C code that
+releases the GIL (SQLite's own work). Samples whose innermost frame is a known idle wait are
+dropped all the same. Frames of the plumbing every sample passes through (threads, asyncio,
 PTB's dispatch, dask's task runner) are left out of the inclusive list.
 """
 

@@ -64,8 +64,8 @@ class LanguageIdentifier(SklearnComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None:
             return messages
-        probabilities = self.model.predict_proba([m.get(TEXT) or "" for m in messages])
-        classes = self.model.classes_
+        probabilities = self.predictor.predict_proba([m.get(TEXT) or "" for m in messages])
+        classes = self.predictor.classes_
         for message, row in zip(messages, probabilities, strict=True):
             order = row.argsort()[::-1][:3]
             message.set(LANGUAGE, {

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.preprocessing import normalize
 from typing_extensions import Self
+
+from bot.engine.quick_answer import QuickAnswer
 
 logger = logging.getLogger(__name__)
 _EXPECTED_TYPES = ("sklearn.", "numpy.", "scipy.", "builtins.")
@@ -46,31 +45,6 @@ def save_vocabularies(vectorizers: list[Any], path: Path) -> None:
     np.savez(path, **arrays)
 
 
-class _AnsweringTfidf(TfidfTransformer):
-    """A fitted TfidfTransformer's transform without its two costs that grow with the
-    vocabulary rather than with the message: re-summing the idf_ property for a fitted-check,
-    and a sparse product with an n × n diagonal (n-sized work arrays). Same numbers: each
-    count is weighted by its term's idf, then the row is normalised."""
-
-    def transform(self, X: Any, copy: bool = True) -> Any:  # noqa: N803 - sklearn's name
-        X = sp.csr_matrix(X, dtype=np.float64, copy=copy)  # noqa: N806
-        if self.sublinear_tf:
-            np.log(X.data, X.data)
-            X.data += 1
-        if self.use_idf:
-            X.data *= self._idf[X.indices]
-        return normalize(X, norm=self.norm, copy=False) if self.norm else X
-
-
-def answer_quickly(model: Any) -> None:
-    """Make a loaded model's TF-IDF steps _AnsweringTfidf (it is only used to answer)."""
-    for vectorizer in _with_vocabulary(model):
-        tfidf = getattr(vectorizer, "_tfidf", None)
-        if type(tfidf) is TfidfTransformer and hasattr(tfidf, "_idf_diag"):
-            tfidf.__class__ = _AnsweringTfidf
-            tfidf._idf = np.ravel(tfidf._idf_diag.sum(axis=0))
-
-
 def load_vocabularies(model: Any, path: Path) -> None:
     if not path.is_file():  # a model saved before the vocabularies had a file of their own
         return
@@ -92,6 +66,15 @@ class SklearnComponent(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self._predictor: tuple[Any, Any] = (None, None)  # (model, what answers for it)
+
+    @property
+    def predictor(self) -> Any:
+        """What answers for the model: its QuickAnswer (the same numbers, without
+        scikit-learn's per-call costs) or, for another shape of model, the model."""
+        if self._predictor[0] is not self.model:
+            self._predictor = (self.model, QuickAnswer.of(self.model))
+        return self._predictor[1]
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -129,7 +112,6 @@ class SklearnComponent(GraphComponent):
                     raise ValueError(f"unexpected types in {cls.FILE_NAME}: {unexpected}")
                 model = sio.load(path, trusted=untrusted)
                 load_vocabularies(model, directory / VOCABULARIES)
-                answer_quickly(model)
         except (ValueError, FileNotFoundError) as error:
             logger.warning("could not load %s: %s", cls.FILE_NAME, error)
         return cls(config, model_storage, resource, model)

@@ -84,8 +84,8 @@ class TextClassifier(IntentClassifier, SklearnComponent):
         if self.model is None:
             return messages
         texts = [fold(m.get(TEXT) or "") for m in messages]
-        probabilities = self.model.predict_proba(texts)
-        classes = list(self.model.classes_)
+        probabilities = self.predictor.predict_proba(texts)
+        classes = list(self.predictor.classes_)
         for message, row in zip(messages, probabilities, strict=True):
             scored = zip(classes, row, strict=True)
             ranking = sorted(({"name": name, "confidence": float(p)} for name, p in scored),

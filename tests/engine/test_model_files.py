@@ -1,5 +1,6 @@
 """A trained classifier is saved without pickle and comes back answering the same; its
-vocabularies are plain arrays beside the skops file, not one JSON node per n-gram."""
+vocabularies are plain arrays beside the skops file, not one JSON node per n-gram. A loaded
+classifier answers through QuickAnswer, with scikit-learn's numbers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.engine.quick_answer import QuickAnswer
 from bot.engine.sklearn_component import VOCABULARIES
 from bot.engine.text_classifier import TextClassifier, build_model
 
@@ -29,11 +31,16 @@ def test_saved_and_loaded_classifier_answers_the_same(tmp_path):
     trained.persist()
 
     loaded = TextClassifier.load({}, storage, resource, context)
-    messages = [Message(data={"text": t}) for t in ["abogado por favor", "dormir", "спать"]]
-    before = trained.model.predict_proba([m.get("text") for m in messages])
-    after = loaded.model.predict_proba([m.get("text") for m in messages])
-    # the same up to the order in which floating-point sums are taken (_AnsweringTfidf)
+    texts = ["abogado por favor", "dormir", "спать", "", "🙂", "zzz", "ช่วยด้วย"]
+    before = trained.model.predict_proba(texts)
+    assert isinstance(loaded.predictor, QuickAnswer)
+    after = loaded.predictor.predict_proba(texts)
+    # the same up to the order in which floating-point sums are taken
     np.testing.assert_allclose(after, before, rtol=1e-12, atol=1e-15)
+    assert list(loaded.predictor.classes_) == list(trained.model.classes_)
+    processed = loaded.process([Message(data={"text": t}) for t in texts])
+    assert [m.get("intent")["name"] for m in processed] == list(
+        trained.model.classes_[before.argmax(axis=1)])
     union = loaded.model.named_steps["features"]
     for (_, original), (_, restored) in zip(trained.model.named_steps["features"].transformer_list,
                                             union.transformer_list, strict=True):
@@ -41,3 +48,10 @@ def test_saved_and_loaded_classifier_answers_the_same(tmp_path):
     directory = tmp_path / "classifier"
     assert (directory / VOCABULARIES).is_file()
     assert "dormir" not in (directory / TextClassifier.FILE_NAME).read_bytes().decode("latin-1")
+
+
+def test_a_model_of_another_shape_is_answered_by_scikit_learn():
+    model = build_model(calibration_folds=2)
+    model.steps[1][1].method = "isotonic"
+    model.fit(TEXTS, np.array(LABELS))
+    assert QuickAnswer.of(model) is model
