@@ -22,6 +22,11 @@ LANGUAGES_DIR = PROJECT_ROOT / "dialogues" / "languages"
 class LanguageResources:
     language: str
     emergency_patterns: tuple[re.Pattern[str], ...]
+    # Danger that is also told of the past, a dream, a report or therapy ("they locked me in",
+    # "he has a knife"): these patterns stay quiet in a calm context (see safety_net).
+    unless_calm_patterns: tuple[re.Pattern[str], ...]
+    calm_context: re.Pattern[str] | None
+    right_now: re.Pattern[str] | None
     place_prepositions: frozenset[str]
     place_fillers: frozenset[str]
 
@@ -33,12 +38,20 @@ def _strip_marks(pattern: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(_strip_marks(pattern), re.IGNORECASE)
+
+
 def _load(path: Path) -> LanguageResources:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    calm, now = data.get("calm_context"), data.get("right_now")
     return LanguageResources(
         language=str(data.get("language") or path.stem),
-        emergency_patterns=tuple(re.compile(_strip_marks(p), re.IGNORECASE)
-                                 for p in data.get("emergency_patterns") or []),
+        emergency_patterns=tuple(_compile(p) for p in data.get("emergency_patterns") or []),
+        unless_calm_patterns=tuple(_compile(p) for p in
+                                   data.get("emergency_patterns_unless_calm") or []),
+        calm_context=_compile(calm) if calm else None,
+        right_now=_compile(now) if now else None,
         place_prepositions=frozenset(str(w).casefold() for w in data.get("place_prepositions")
                                      or []),
         place_fillers=frozenset(str(w).casefold() for w in data.get("place_fillers") or []),

@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.engine.language_identifier import likely_languages
-from bot.engine.language_resources import all_resources, resources_for
+from bot.engine.language_resources import LanguageResources, all_resources, resources_for
 from services_directory.places import fold
 
 EMERGENCY = "emergency"
@@ -31,10 +31,25 @@ UNCONFIRMED_EMERGENCY_FLOOR = 0.4
 
 def looks_like_emergency(text: str, languages: list[str] | None = None) -> bool:
     """Patterns of the message's likely languages and English; of all languages when the
-    language cannot be told (short messages)."""
+    language cannot be told (short messages). Those that also fit the past, a dream, a report
+    or therapy ("he locked me in", "a knife") are skipped in a calm context: one of these
+    languages' calm words ("I still dream that...", "how do I sue the man who...") and none of
+    their right-now words ("right now", "he is at the door"). All of the languages count, for
+    a message in one language often matches a pattern of a neighbouring one."""
     folded = fold(text)
-    return any(pattern.search(folded) for resources in resources_for(languages)
-               for pattern in resources.emergency_patterns)
+    chosen = resources_for(languages)
+    if any(pattern.search(folded) for resources in chosen
+           for pattern in resources.emergency_patterns):
+        return True
+    if _calm(folded, chosen):
+        return False
+    return any(pattern.search(folded) for resources in chosen
+               for pattern in resources.unless_calm_patterns)
+
+
+def _calm(folded: str, chosen: list[LanguageResources]) -> bool:
+    return (any(r.calm_context is not None and r.calm_context.search(folded) for r in chosen)
+            and not any(r.right_now is not None and r.right_now.search(folded) for r in chosen))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -60,3 +60,26 @@ def test_the_safety_net_rarely_raises_false_alarms(language):
     others = [e.text for e in TRAINING if e.language == language and e.intent != "emergency"]
     alarms = [text for text in others if looks_like_emergency(text, [language])]
     assert len(alarms) <= 0.01 * len(others), alarms[:10]
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "i still dream that he is hitting me"),
+    ("en", "he threatened me with a knife last year, can i sue him"),
+    ("es", "me tuvieron encerrada hace dos anos y todavia tengo pesadillas"),
+    ("ru", "он угрожал мне ножом, хочу подать заявление в суд"),
+    ("zh", "他以前拿刀吓我，我想找律师"),
+])
+def test_the_past_a_dream_or_a_report_is_not_an_emergency(language, text):
+    assert not looks_like_emergency(text, [language])
+    assert not looks_like_emergency(text)  # nor with the patterns of every language
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "he used to hit me and now he is outside my door"),
+    ("en", "i had a nightmare and now someone is banging on the door right now"),
+    ("es", "antes me pegaba y ahora esta afuera de la puerta"),
+    ("en", "i dream about dying, i want to kill myself"),
+])
+def test_danger_right_now_or_suicide_wakes_the_safety_net_whatever_else_is_said(language, text):
+    assert looks_like_emergency(text, [language])
+    assert looks_like_emergency(text)
