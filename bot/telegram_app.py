@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from telegram import (
@@ -65,22 +66,34 @@ def _passage(context: ContextTypes.DEFAULT_TYPE) -> Passage:
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        replies: list[Reply]) -> None:
+    """Send the replies; then remember, in one write, the ids quick exit must be able to
+    delete (the person's message and the replies), and send the outbox if this update added to
+    it. The ids are remembered even when sending fails half-way."""
     passage, person, chat_id = _passage(context), person_of(update), update.effective_chat.id
-    for reply in replies:
-        if reply.wipe_chat:
-            await _delete(context.bot, chat_id, await passage.messages_to_delete(person))
-        if reply.delete_incoming and update.message:
-            await _delete(context.bot, chat_id, [update.message.message_id])
-        sent = await context.bot.send_message(
-            chat_id,
-            reply.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply_markup(reply),
-            disable_web_page_preview=True,
-        )
-        if not reply.wipe_chat:  # the one line left after a wipe is not tied to them again
-            await passage.remember_messages(person, [sent.message_id])
-    await deliver_outbox(context.application)
+    incoming = update.message.message_id if update.message else None
+    kept = [] if incoming is None else [incoming]
+    try:
+        for reply in replies:
+            if reply.wipe_chat:
+                await _delete(context.bot, chat_id,
+                              [*await passage.messages_to_delete(person), *kept])
+                kept = []
+            if reply.delete_incoming and incoming is not None:
+                await _delete(context.bot, chat_id, [incoming])
+                kept = [m for m in kept if m != incoming]
+            sent = await context.bot.send_message(
+                chat_id,
+                reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply_markup(reply),
+                disable_web_page_preview=True,
+            )
+            if not reply.wipe_chat:  # the one line left after a wipe is not tied to them again
+                kept.append(sent.message_id)
+    finally:
+        await passage.remember_messages(person, kept)
+    if passage.desk is not None and passage.desk.take_outbox_news():
+        await deliver_outbox(context.application)
 
 
 async def _delete(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
@@ -91,11 +104,6 @@ async def _delete(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
             await bot.delete_messages(chat_id, message_ids[start:start + 100])
         except BadRequest as error:
             logger.warning("some messages could not be deleted: %s", type(error).__name__)
-
-
-async def _remember_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.message:
-        await _passage(context).remember_messages(person_of(update), [update.message.message_id])
 
 
 async def deliver_outbox(application: Application) -> None:
@@ -169,20 +177,28 @@ async def stop_desk(application: Application) -> None:
             await task
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _remember_incoming(update, context)
-    replies = await _passage(context).on_text(person_of(update), update.message.text,
-                                              update.message.message_id)
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  work: Awaitable[list[Reply]]) -> None:
+    """Send what `work` answers to the person's message; the message is remembered for quick
+    exit even when answering it fails."""
+    try:
+        replies = await work
+    except BaseException:
+        await _passage(context).remember_messages(person_of(update),
+                                                  [update.message.message_id])
+        raise
     await send_replies(update, context, replies)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _answer(update, context, _passage(context).on_text(
+        person_of(update), update.message.text, update.message.message_id))
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _remember_incoming(update, context)
     location = update.message.location
-    replies = await _passage(context).on_location(
-        person_of(update), location.latitude, location.longitude
-    )
-    await send_replies(update, context, replies)
+    await _answer(update, context, _passage(context).on_location(
+        person_of(update), location.latitude, location.longitude))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -195,8 +211,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_other_content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _remember_incoming(update, context)
-    await send_replies(update, context, await _passage(context).on_unsupported(person_of(update)))
+    await _answer(update, context, _passage(context).on_unsupported(person_of(update)))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

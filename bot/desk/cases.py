@@ -26,6 +26,8 @@ from bot.storage import utcnow
 
 OPEN = (CONSENT, WAITING, CLAIMED)
 
+OUTBOX_WRITTEN = "outbox written"  # in a session's info once it added to the outbox
+
 
 def event(session: Session, case: Case, kind: str, who: int | None = None) -> None:
     session.add(CaseEvent(case_id=case.id, kind=kind, caseworker_id=who, at=utcnow()))
@@ -157,6 +159,7 @@ def with_role(session: Session, roles: tuple[str, ...]) -> list[Member]:
 def send(session: Session, chat: int | str, chat_hash: str, language: str,
          message: dict[str, Any], case: Case | None = None, is_notice: bool = False,
          edit_message_id: int | None = None) -> None:
+    session.info[OUTBOX_WRITTEN] = True
     session.add(Outbox(chat=str(chat), chat_hash=chat_hash, language=language, message=message,
                        case_id=case.id if case else None, is_notice=is_notice,
                        edit_message_id=edit_message_id, created_at=utcnow()))

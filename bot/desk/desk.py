@@ -44,13 +44,23 @@ class Desk:
     def __init__(self, engine: Engine, config: DeskConfig) -> None:
         self._engine = engine
         self.config = config
+        self._outbox_written = False
 
     def _transaction(self, work: Callable[..., T], *args: Any) -> T:
         def attempt() -> T:
             with Session(self._engine, expire_on_commit=False) as session, session.begin():
-                return work(session, *args)
+                result = work(session, *args)
+            if session.info.get(cases.OUTBOX_WRITTEN):  # committed
+                self._outbox_written = True
+            return result
 
         return retrying_when_locked(attempt)
+
+    def take_outbox_news(self) -> bool:
+        """Whether this process added to the outbox since it was last asked: after a message,
+        the outbox needs a look only then (other writers' rows wait for the next round)."""
+        news, self._outbox_written = self._outbox_written, False
+        return news
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(self._transaction, work, *args)

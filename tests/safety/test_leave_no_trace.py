@@ -54,6 +54,26 @@ async def test_quick_exit_leaves_one_harmless_line(desk: Desk, how: str):
     assert desk.fake.rejected == []
 
 
+async def test_quick_exit_deletes_a_message_the_bot_failed_to_answer(desk: Desk, passage,
+                                                                     monkeypatch):
+    user = desk.fake.new_user("Ana", "es")
+    await a_search(desk, user)
+    answer = passage.on_text
+
+    async def failing(person, text, message_id=None):  # noqa: ANN001, ANN202
+        if text == "me da miedo que lo vea":
+            raise RuntimeError("the database went away")
+        return await answer(person, text, message_id)
+
+    monkeypatch.setattr(passage, "on_text", failing)
+    await desk.fake.send_text(user, "me da miedo que lo vea")
+    await desk.say(user, "hola")  # answered after the failed one: that one was handled
+    assert "me da miedo que lo vea" in on_screen(desk.fake, user)
+    await desk.fake.send_text(user, "/exit")
+    await desk.fake.wait_for_bot_messages(user)
+    assert on_screen(desk.fake, user) == ["👍"]
+
+
 def test_exit_words_in_every_language_and_not_in_sentences():
     for word in ("exit", "Salir", "sortir", "SAIR", "ieșire", "выход", "вихід", "خروج", "退出",
                  "thoát", "labas", "ออก", "🚪 Exit", "/exit"):
