@@ -39,6 +39,13 @@ def open_case_of(session: Session, survivor: str) -> Case | None:
                            .order_by(Case.id.desc())).scalars().first()
 
 
+def open_case_status(session: Session, survivor: str) -> str | None:
+    """open_case_of(...).status, reading that column only (a whole Case decrypts its chat)."""
+    return session.execute(select(Case.status).where(Case.survivor == survivor,
+                                                     Case.status.in_(OPEN))
+                           .order_by(Case.id.desc())).scalars().first()
+
+
 def get(session: Session, case_id: int) -> Case | None:
     return session.get(Case, case_id)
 

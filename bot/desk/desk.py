@@ -23,11 +23,6 @@ Message = dict[str, Any]
 T = TypeVar("T")
 
 
-def _status(session: Session, survivor: str) -> str | None:
-    case = cases.open_case_of(session, survivor)
-    return case.status if case else None
-
-
 @dataclass(frozen=True)
 class Outgoing:
     """An outbox row, decrypted, for the edge to send (or to edit an earlier message)."""
@@ -67,7 +62,7 @@ class Desk:
 
     # --- who is writing -------------------------------------------------------------------
     async def case_status(self, survivor: str) -> str | None:
-        return await self._run(_status, survivor)
+        return await self._run(cases.open_case_status, survivor)
 
     def who(self, user_id: int | None, survivor: str) -> tuple[Member | None, str | None]:
         """In the caller's thread, one transaction: the sender on the roster (or None) and the
@@ -75,7 +70,7 @@ class Desk:
 
         def read(session: Session) -> tuple[Member | None, str | None]:
             return (None if user_id is None else find(session, user_id),
-                    _status(session, survivor))
+                    cases.open_case_status(session, survivor))
 
         return self._transaction(read)
 

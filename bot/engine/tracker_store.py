@@ -15,7 +15,7 @@ from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationResumed
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -73,10 +73,14 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
     def _save(self, tracker: DialogueStateTracker) -> None:
         serialised = json.dumps(scrub_shared_locations(tracker.as_dialogue().as_dict()))
 
-        def save() -> None:
+        def save() -> None:  # an update, or an insert the first time (no read first)
             with Session(self._engine) as session, session.begin():
-                session.merge(Conversation(pseudonym=tracker.sender_id, tracker=serialised,
-                                           updated_at=utcnow()))
+                values = {"tracker": serialised, "updated_at": utcnow()}
+                updated = session.execute(update(Conversation).where(
+                    Conversation.pseudonym == tracker.sender_id).values(**values))
+                if not updated.rowcount:
+                    session.execute(insert(Conversation).values(
+                        pseudonym=tracker.sender_id, **values))
 
         retrying_when_locked(save)
 
