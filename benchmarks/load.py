@@ -59,24 +59,38 @@ Result = dict[str, Any]
 
 
 async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: argparse.Namespace,
-                  profile: Path | None = None) -> Result:
+                  profile: Path | None = None, database: list[int] | None = None) -> Result:
+    """database: PostgreSQL's processes, whose CPU time counts as the servers' too."""
     spy = procs.start_py_spy(pids[0], profile) if profile else None
     cpu_before = procs.cpu_seconds(pids)
+    database_before = procs.cpu_seconds(database or [])
     saturation = summary(await closed_loop(driver, args.users, args.concurrency))
-    cpu = procs.cpu_seconds(pids) - cpu_before
+    database_cpu = procs.cpu_seconds(database or []) - database_before
+    cpu = procs.cpu_seconds(pids) - cpu_before + database_cpu
     if spy:
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(60)
     result: Result = {**saturation, "cpu_s": round(cpu, 1),
                       "cpu_ms_per_msg": round(1000 * cpu / max(1, saturation["answered"]), 1),
                       "cpu_util": round(cpu / saturation["seconds"], 2)}
+    if database:
+        result["database_cpu_ms_per_msg"] = round(
+            1000 * database_cpu / max(1, saturation["answered"]), 1)
     if args.rate > 0:
         result["at_rate"] = summary(await offered_load(driver, args.users, args.rate))
     return result
 
 
 async def run_passage(args: argparse.Namespace) -> Result:
-    env = {**procs.passage_home(args.model), "PASSAGE_SEND_RATE": str(args.send_rate)}
+    if not args.database_url:
+        return await _run_passage(args, None)
+    with procs.fresh_postgres_schema(args.database_url) as url:
+        return await _run_passage(args, url)
+
+
+async def _run_passage(args: argparse.Namespace, database_url: str | None) -> Result:
+    env = {**procs.passage_home(args.model, database_url),
+           "PASSAGE_SEND_RATE": str(args.send_rate)}
     fake = TimedFakeBotAPI()
     await fake.start()
     if args.workers:
@@ -93,7 +107,8 @@ async def run_passage(args: argparse.Namespace) -> Result:
                 raise TimeoutError("passage run did not start within 300 s")
             await asyncio.sleep(0.5)
         await closed_loop(PassageDriver(fake), 9, 3)  # warm-up: one journey per language
-        result = await _phases(PassageDriver(fake), [server.pid], args, args.profile)
+        database = procs.postgres_pids() if database_url else []
+        result = await _phases(PassageDriver(fake), [server.pid], args, args.profile, database)
         server.check_alive()
         if args.workers:  # the largest worker; all of them together
             peaks = procs.peak_rss_of_workers(server.pid)
@@ -167,6 +182,9 @@ def print_table(out: Result) -> None:
             row(f"p{q} ms at {out['rate']:g} msg/s", f"p{q}_ms", True, source="at_rate")
     row("CPU ms per message", "cpu_ms_per_msg", lower_is_better=True)
     row("CPU cores busy", "cpu_util", lower_is_better=True, fmt="{:.2f}")
+    if "database_cpu_ms_per_msg" in out["passage"]:
+        rows.append(("  CPU ms of it PostgreSQL's",
+                     f"{out['passage']['database_cpu_ms_per_msg']:.1f}", "", ""))
     rows.append(("peak RSS MB", f"{out['peak_rss_mb']:.0f}",
                  f"{out['stock_peak_rss_mb']:.0f} (server + actions)", ""))
     unanswered = (out["passage"]["unanswered"], out["stock"]["unanswered"])
@@ -190,6 +208,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0,
                         help="N: passage run --workers N in webhook mode (needs Redis)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--database-url",
+                        help="PostgreSQL for Passage (a fresh schema in it); default SQLite")
     parser.add_argument("--send-rate", type=float, default=0,
                         help="PASSAGE_SEND_RATE: 0 lifts Telegram's 30 msg/s so that the "
                              "bot's own capacity is measured")

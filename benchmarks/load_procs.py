@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +31,49 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def passage_home(model: Path) -> dict[str, str]:
-    """A fresh home with a key file and the sample directory; the environment that uses it."""
+def passage_home(model: Path, database_url: str | None = None) -> dict[str, str]:
+    """A fresh home with a key file and the sample directory; the environment that uses it.
+    database_url: PASSAGE_DATABASE_URL (an empty database); SQLite in the home otherwise."""
     home = Path(tempfile.mkdtemp(prefix="passage-load-"))
     env = {**os.environ, "PASSAGE_HOME": str(home), "PASSAGE_MODEL": str(model),
            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": str(ROOT), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    if database_url:
+        env["PASSAGE_DATABASE_URL"] = database_url
     for command in (["keys", "init"], ["directory", "import", str(SAMPLE)]):
         subprocess.run([str(BIN / "passage"), *command], env=env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
     return env
+
+
+@contextlib.contextmanager
+def fresh_postgres_schema(url: str) -> Iterator[str]:
+    """A new, empty schema in the PostgreSQL database at `url`, dropped afterwards; yields the
+    URL that works in it."""
+    from sqlalchemy import create_engine, text
+
+    from tests.backends.conftest import with_search_path
+
+    schema = f"passage_load_{secrets.token_hex(4)}"
+    engine = create_engine(url, future=True)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield with_search_path(url, schema)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def postgres_pids() -> list[int]:
+    """This machine's PostgreSQL server processes (their CPU is the database's share)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+    return pids
 
 
 def _tree(pid: int) -> list[int]:
@@ -153,9 +188,10 @@ SPY_RATE = 100  # samples a second
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen:
-    """Sample `pid` until SIGINT into collapsed stacks (one line per stack: frames count).
-    Only threads holding the GIL are sampled: Python's CPU time, not waits."""
+    """Sample `pid` and its children (the workers) until SIGINT into collapsed stacks (one line
+    per stack: frames count). Only threads holding the GIL are sampled: Python's CPU time, not
+    waits."""
     return subprocess.Popen([str(BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
                              "--rate", str(SPY_RATE), "--output", str(out), "--nonblocking",
-                             "--gil"],
+                             "--gil", "--subprocesses"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
