@@ -35,6 +35,7 @@ from bot.render import Reply, render
 from bot.shared_work import chore_for
 from bot.storage import utcnow
 from bot.telegram_gate import install_gate, person_of, telegram_rate_limiter
+from bot.telegram_request import AiohttpRequest
 from bot.update_order import LinedUpUpdates, PerChatOrder, RedisChatOrder
 
 logger = logging.getLogger(__name__)
@@ -233,6 +234,8 @@ def build_application(passage: Passage, token: str, base_url: str | None = None,
     builder = (ApplicationBuilder().token(token)
                .rate_limiter(telegram_rate_limiter(send_rate))
                .concurrent_updates(order)
+               .request(AiohttpRequest())
+               .get_updates_request(AiohttpRequest(connection_pool_size=1))
                .post_init(start_desk).post_stop(stop_desk))
     if isinstance(order, RedisChatOrder):
         builder = builder.update_queue(LinedUpUpdates(order))
