@@ -67,10 +67,10 @@ def test_the_safety_net_rarely_raises_false_alarms(language):
     ("en", "i still dream that he is hitting me"),
     ("en", "he threatened me with a knife last year, can i sue him"),
     ("es", "me tuvieron encerrada hace dos anos y todavia tengo pesadillas"),
-    ("ru", "он угрожал мне ножом, хочу подать заявление в суд"),
+    ("ru", "год назад он угрожал мне ножом, хочу подать заявление в суд"),
     ("zh", "他以前拿刀吓我，我想找律师"),
 ])
-def test_the_past_a_dream_or_a_report_is_not_an_emergency(language, text):
+def test_the_past_or_a_dream_is_not_an_emergency(language, text):
     assert not looks_like_emergency(text, [language])
     assert not looks_like_emergency(text)  # nor with the patterns of every language
 
@@ -80,6 +80,17 @@ def test_the_past_a_dream_or_a_report_is_not_an_emergency(language, text):
     ("en", "i had a nightmare and now someone is banging on the door right now"),
     ("es", "antes me pegaba y ahora esta afuera de la puerta"),
     ("en", "i dream about dying, i want to kill myself"),
+    # asking for a lawyer or the police does not make danger past
+    ("en", "he is beating me i need a lawyer"),
+    ("en", "my boss locked me in the room, can i sue him"),
+    ("es", "me estan golpeando necesito un abogado"),
+    ("es", "el patron me tiene encerrada, quiero denunciarlo"),
+    ("fr", "il me frappe, je veux porter plainte"),
+    ("pt", "ele esta me batendo, preciso de um advogado"),
+    ("ru", "они меня бьют, нужен адвокат"),
+    ("uk", "він мене б'є, потрібен адвокат"),
+    ("ar", "بيضربني دلوقتي وعايز محامي"),
+    ("zh", "他在打我，我需要律师"),
 ])
 def test_danger_right_now_or_suicide_wakes_the_safety_net_whatever_else_is_said(language, text):
     assert looks_like_emergency(text, [language])
