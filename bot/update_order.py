@@ -136,8 +136,10 @@ class RedisChatOrder(BaseUpdateProcessor):
         finally:
             if not started:  # cancelled while waiting
                 coroutine.close()  # type: ignore[attr-defined]
-            await self._redis.zrem(keys[0], me)
-            await self._redis.delete(f"{keys[1]}{me}")
+            leave = self._redis.pipeline(transaction=False)  # one round trip
+            leave.zrem(keys[0], me)
+            leave.delete(f"{keys[1]}{me}")
+            await leave.execute()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
