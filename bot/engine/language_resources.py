@@ -22,7 +22,7 @@ LANGUAGES_DIR = PROJECT_ROOT / "dialogues" / "languages"
 class LanguageResources:
     language: str
     emergency_patterns: tuple[re.Pattern[str], ...]
-    # Danger that is also told of the past, a dream, a report or therapy ("they locked me in",
+    # Danger that is also told of the past, a dream or therapy ("they locked me in",
     # "he has a knife"): these patterns stay quiet in a calm context (see safety_net).
     unless_calm_patterns: tuple[re.Pattern[str], ...]
     calm_context: re.Pattern[str] | None

@@ -31,11 +31,12 @@ UNCONFIRMED_EMERGENCY_FLOOR = 0.4
 
 def looks_like_emergency(text: str, languages: list[str] | None = None) -> bool:
     """Patterns of the message's likely languages and English; of all languages when the
-    language cannot be told (short messages). Those that also fit the past, a dream, a report
-    or therapy ("he locked me in", "a knife") are skipped in a calm context: one of these
-    languages' calm words ("I still dream that...", "how do I sue the man who...") and none of
-    their right-now words ("right now", "he is at the door"). All of the languages count, for
-    a message in one language often matches a pattern of a neighbouring one."""
+    language cannot be told (short messages). Those that also fit the past, a dream or therapy
+    ("he locked me in", "a knife") are skipped in a calm context: one of these languages' calm
+    words ("I still dream that...", "years ago") and none of their right-now words ("right
+    now", "he is at the door"). Asking for a lawyer or the police is never calm. All of the
+    languages count, for a message in one language often matches a pattern of a neighbouring
+    one."""
     folded = fold(text)
     chosen = resources_for(languages)
     if any(pattern.search(folded) for resources in chosen
