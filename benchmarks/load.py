@@ -72,15 +72,16 @@ async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: ar
     if spy:
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(60)
-    result: Result = {**saturation, "cpu_s": round(cpu, 1),
-                      "cpu_ms_per_msg": round(1000 * cpu / max(1, saturation["answered"]), 1),
+
+    def per_message(seconds: float) -> float:
+        return round(1000 * seconds / max(1, saturation["answered"]), 1)
+
+    result: Result = {**saturation, "cpu_s": round(cpu, 1), "cpu_ms_per_msg": per_message(cpu),
                       "cpu_util": round(cpu / saturation["seconds"], 2),
                       # this process: the generator, and for Passage the fake Bot API too
-                      "harness_cpu_ms_per_msg": round(
-                          1000 * harness_cpu / max(1, saturation["answered"]), 1)}
+                      "harness_cpu_ms_per_msg": per_message(harness_cpu)}
     if database:
-        result["database_cpu_ms_per_msg"] = round(
-            1000 * database_cpu / max(1, saturation["answered"]), 1)
+        result["database_cpu_ms_per_msg"] = per_message(database_cpu)
     if args.rate > 0:
         result["at_rate"] = summary(await offered_load(driver, args.users, args.rate))
     return result

@@ -3,8 +3,8 @@
 Every answer the bot sends is one HTTP request. httpx took 3.9-4.5 ms of CPU per sendMessage on
 this machine, aiohttp 2.3 (both against the fake Bot API in the same process, 400 sends;
 benchmarks/load.py's profile had PTB's HTTP at ~5 ms a message). aiohttp is already installed
-(Rasa needs it). Same contract as PTB's HTTPXRequest: the same default timeouts, form fields
-(multipart when there are files), TimedOut and NetworkError.
+(Rasa needs it). Same contract as PTB's HTTPXRequest: its default timeouts (none for writing),
+form fields (multipart when there are files), TimedOut and NetworkError.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from telegram.request import BaseRequest, RequestData
 
 class AiohttpRequest(BaseRequest):
     """connection_pool_size: connections kept to the Bot API; the timeouts (seconds, None for
-    none) apply when a call gives none of its own, as in PTB's HTTPXRequest."""
+    none) apply when a call gives none of its own, as in PTB's HTTPXRequest. aiohttp has no
+    write timeout: sending a small form takes no time, and a stalled socket shows as a read
+    timeout."""
 
     def __init__(self, connection_pool_size: int = 256, read_timeout: float | None = 5.0,
-                 write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
-                 pool_timeout: float | None = 1.0) -> None:
+                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 1.0) -> None:
         self._pool_size = connection_pool_size
-        self._read, self._write = read_timeout, write_timeout
-        self._connect, self._pool = connect_timeout, pool_timeout
+        self._read, self._connect, self._pool = read_timeout, connect_timeout, pool_timeout
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -58,8 +58,6 @@ class AiohttpRequest(BaseRequest):
         read = self._read if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = self._connect if isinstance(connect_timeout, DefaultValue) else connect_timeout
         pool = self._pool if isinstance(pool_timeout, DefaultValue) else pool_timeout
-        # aiohttp has no write timeout of its own: sending a small form takes no time, and a
-        # stalled socket shows as a read timeout.
         waiting = None if connect is None or pool is None else connect + pool
         timeout = aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect,
                                         sock_read=read)
