@@ -112,9 +112,10 @@ async def _run_passage(args: argparse.Namespace, database_url: str | None) -> Re
             if time.monotonic() > deadline:
                 raise TimeoutError("passage run did not start within 300 s")
             await asyncio.sleep(0.5)
-        await closed_loop(PassageDriver(fake), 9, 3)  # warm-up: one journey per language
+        driver = PassageDriver(fake)
+        await closed_loop(driver, 9, 3)  # warm-up: one journey per language
         database = procs.postgres_pids() if database_url else []
-        result = await _phases(PassageDriver(fake), [server.pid], args, args.profile, database)
+        result = await _phases(driver, [server.pid], args, args.profile, database)
         server.check_alive()
         if args.workers:  # the largest worker; all of them together
             peaks = procs.peak_rss_of_workers(server.pid)

@@ -39,7 +39,9 @@ JOURNEYS: dict[str, tuple[str, str, tuple[float, float], str]] = {
     "zh": ("你好", "我今晚没有地方睡觉", LOS_ANGELES, "我想和真人说话"),
     "tl": ("kumusta", "wala akong matutulugan ngayong gabi", MANILA, "gusto kong kausapin ang tao"),
 }
-SETTLE_SECONDS = 0.15  # after the first reply, more replies to the same message may follow
+# After the first reply, more replies to the same message may follow: a message is done when
+# as many replies came as the warm-up saw for it, or else when none came for this long.
+SETTLE_SECONDS = 0.15
 REPLY_TIMEOUT = 60.0
 
 
@@ -87,10 +89,16 @@ class TimedFakeBotAPI(FakeBotAPI):
 
 
 class PassageDriver:
-    """One survivor = one Telegram user of the fake; latency = update queued -> reply sent."""
+    """One survivor = one Telegram user of the fake; latency = update queued -> reply sent.
+
+    Telegram does not say when the bot has finished answering a message. The warm-up learns
+    how many replies each message of each journey gets (waiting for SETTLE_SECONDS of quiet);
+    afterwards a survivor writes again as soon as that many have come, as the stock side's
+    survivors do when its HTTP answer comes, instead of idling for the quiet period."""
 
     def __init__(self, fake: TimedFakeBotAPI) -> None:
         self.fake = fake
+        self.replies: dict[tuple[str | None, Step], int] = {}  # (language, step) -> replies
 
     def user(self, language: str) -> FakeUser:
         return self.fake.new_user(first_name="Load", language_code=language)
@@ -106,10 +114,16 @@ class PassageDriver:
         if not await self.fake.wait_until(lambda: len(arrivals) > before, REPLY_TIMEOUT):
             return None
         latency = arrivals[before] - queued
-        while True:  # let the rest of this message's replies arrive before the next message
+        key = (user.language_code, step)
+        expected = self.replies.get(key)
+        if expected is not None and await self.fake.wait_until(
+                lambda: len(arrivals) - before >= expected, SETTLE_SECONDS):
+            return latency
+        while True:  # not learnt yet, or fewer replies than learnt: wait for quiet
             count = len(arrivals)
             await asyncio.sleep(SETTLE_SECONDS)
             if len(arrivals) == count:
+                self.replies.setdefault(key, count - before)
                 return latency
 
 

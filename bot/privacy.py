@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -56,9 +56,9 @@ class Privacy:
 
     # --- message ids for quick exit -------------------------------------------------------
     def _remember(self, pseudonym: str, message_ids: list[int]) -> None:
-        with Session(self._engine) as session, session.begin():
-            session.add_all(ChatMessage(pseudonym=pseudonym, message_id=m, at=utcnow())
-                            for m in message_ids)
+        with self._engine.begin() as connection:  # every message: no ORM unit of work
+            connection.execute(insert(ChatMessage), [
+                {"pseudonym": pseudonym, "message_id": m, "at": utcnow()} for m in message_ids])
 
     def _take_deletable(self, pseudonym: str) -> list[int]:
         def take() -> list[int]:

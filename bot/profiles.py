@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,11 @@ class Remembered(NamedTuple):
     safe_word: str | None  # the keyed hash of their own safe word (bot/privacy.py)
 
 
+# Read for every message: built once (building and keying a statement costs more than running it).
+_REMEMBERED = select(Profile.language, Profile.language_chosen, Profile.safe_word).where(
+    Profile.pseudonym == bindparam("pseudonym"))
+
+
 class Profiles:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -31,9 +36,7 @@ class Profiles:
     def remembered(self, pseudonym: str) -> Remembered:
         """One query, in the caller's thread."""
         with Session(self._engine) as session:
-            row = session.execute(select(Profile.language, Profile.language_chosen,
-                                         Profile.safe_word).where(
-                Profile.pseudonym == pseudonym)).first()
+            row = session.execute(_REMEMBERED, {"pseudonym": pseudonym}).first()
         if row is None:
             return Remembered(LanguageChoice(None, False), None)
         return Remembered(LanguageChoice(row[0], row[1]), row[2])

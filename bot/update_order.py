@@ -85,7 +85,9 @@ class RedisChatOrder(BaseUpdateProcessor):
         self._redis, self._key_of, self._prefix = redis_client, key_of, prefix
         self._poll, self._lifetime = poll_seconds, lifetime
         self._step = redis_client.register_script(_ORDER_STEP)
-        self._joined: set[str] = set()  # update ids in line, not yet being handled here
+        # update ids in line, not yet being handled here -> whether they were first in line
+        # (then they still are: only earlier updates can be ahead, and those only leave)
+        self._joined: dict[str, bool] = {}
 
     def _line(self, update: object) -> tuple[list[str], str] | None:
         chat = getattr(getattr(update, "effective_chat", None), "id", None)
@@ -112,7 +114,7 @@ class RedisChatOrder(BaseUpdateProcessor):
                                   args=[me, self._lifetime, "join"])
         if _text(joined) == "seen":
             return False
-        self._joined.add(me)
+        self._joined[me] = _text(joined) == me
         return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -124,8 +126,8 @@ class RedisChatOrder(BaseUpdateProcessor):
         if me not in self._joined and not await self.join(update):  # delivered before
             coroutine.close()  # type: ignore[attr-defined]
             return
-        self._joined.discard(me)
-        head = await self._step(keys=keys, args=[me, self._lifetime, "look"])
+        first = self._joined.pop(me)
+        head = me if first else await self._step(keys=keys, args=[me, self._lifetime, "look"])
         started = False
         try:
             while _text(head) != me:

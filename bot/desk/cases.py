@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.desk.models import (
@@ -39,11 +39,14 @@ def open_case_of(session: Session, survivor: str) -> Case | None:
                            .order_by(Case.id.desc())).scalars().first()
 
 
+_OPEN_CASE_STATUS = (select(Case.status)  # asked for every message: built once
+                     .where(Case.survivor == bindparam("survivor"), Case.status.in_(OPEN))
+                     .order_by(Case.id.desc()))
+
+
 def open_case_status(session: Session, survivor: str) -> str | None:
     """open_case_of(...).status, reading that column only (a whole Case decrypts its chat)."""
-    return session.execute(select(Case.status).where(Case.survivor == survivor,
-                                                     Case.status.in_(OPEN))
-                           .order_by(Case.id.desc())).scalars().first()
+    return session.execute(_OPEN_CASE_STATUS, {"survivor": survivor}).scalars().first()
 
 
 def get(session: Session, case_id: int) -> Case | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -101,9 +101,12 @@ def everyone(engine: Engine) -> list[Member]:
             select(Caseworker).order_by(Caseworker.id)).scalars()]
 
 
+_FIND = select(Caseworker).where(Caseworker.user_hash == bindparam("user_hash"))  # built once
+
+
 def find(session: Session, user_id: int) -> Member | None:
-    row = session.execute(select(Caseworker).where(
-        Caseworker.user_hash == user_hash(user_id))).scalar_one_or_none()
+    """Asked for every message (is the sender a caseworker?)."""
+    row = session.execute(_FIND, {"user_hash": user_hash(user_id)}).scalar_one_or_none()
     return member(row) if row else None
 
 

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
 import rasa_sdk
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk.executor import ActionExecutor
 
-_RESPONSE_VALIDATOR = jsonschema.validators.validator_for(
-    RemoteAction.action_response_format_spec()
-)(RemoteAction.action_response_format_spec())
 
-
-def _validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bool:
-    """Rasa checks every action result with `jsonschema.validate`, which re-checks the schema
-    itself each time (~58 ms). The same check with a validator built once takes ~0.05 ms."""
-    _RESPONSE_VALIDATOR.validate(result)
+def _validate_action_result(_action: RemoteAction, _result: dict[str, Any]) -> bool:
+    """Rasa checks an action server's answer against a JSON schema (~0.1 ms an action with a
+    validator built once, ~58 ms with Rasa's own call). Here the answer is rasa_sdk's
+    ActionExecutor's, in this process, made in the right shape; an event it could not have
+    made would still fail in Rasa's deserialise_events."""
     return True
 
 

@@ -15,7 +15,7 @@ from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationResumed
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,15 @@ def _coarse(value: str) -> str | None:
         return None
 
 
+# Run for every message: built once (building and keying a statement costs more than running it).
+_LOAD = select(Conversation.tracker).where(Conversation.pseudonym == bindparam("pseudonym"))
+_UPDATE = (update(Conversation).where(Conversation.pseudonym == bindparam("who"))
+           .values(tracker=bindparam("new_tracker"), updated_at=bindparam("at")))
+_INSERT = insert(Conversation).values(pseudonym=bindparam("who"),
+                                      tracker=bindparam("new_tracker"),
+                                      updated_at=bindparam("at"))
+
+
 class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
     def __init__(self, engine: Engine, domain: Domain | None = None) -> None:
         super().__init__(domain)
@@ -74,21 +83,16 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
         serialised = json.dumps(scrub_shared_locations(tracker.as_dialogue().as_dict()))
 
         def save() -> None:  # an update, or an insert the first time (no read first)
-            with Session(self._engine) as session, session.begin():
-                values = {"tracker": serialised, "updated_at": utcnow()}
-                updated = session.execute(update(Conversation).where(
-                    Conversation.pseudonym == tracker.sender_id).values(**values))
-                if not updated.rowcount:
-                    session.execute(insert(Conversation).values(
-                        pseudonym=tracker.sender_id, **values))
+            values = {"who": tracker.sender_id, "new_tracker": serialised, "at": utcnow()}
+            with self._engine.begin() as connection:
+                if not connection.execute(_UPDATE, values).rowcount:
+                    connection.execute(_INSERT, values)
 
         retrying_when_locked(save)
 
     def _load(self, sender_id: str) -> str | None:
-        with Session(self._engine) as session:
-            return session.execute(
-                select(Conversation.tracker).where(Conversation.pseudonym == sender_id)
-            ).scalar_one_or_none()
+        with self._engine.connect() as connection:
+            return connection.execute(_LOAD, {"pseudonym": sender_id}).scalar_one_or_none()
 
     def _delete(self, sender_id: str) -> None:
         with Session(self._engine) as session, session.begin():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.lock_store import InMemoryLockStore, LockError
 from sqlalchemy.engine import Engine
 
 from bot.engine.lock_store import AtomicRedisLockStore, lock_store_for, redis_lock_store
@@ -51,6 +52,28 @@ def test_tickets_taken_at_the_same_moment_by_two_workers_are_all_different(redis
     for ticket in tickets:
         workers[ticket % 2].cleanup(conversation, ticket)
     assert workers[0].get_lock(conversation) is None  # the last one out removed the lock
+
+
+async def test_a_lock_left_by_a_worker_that_died_lets_the_next_message_go(redis_url: str):
+    """A worker killed mid-message never gives its ticket back: the conversation's next
+    message waits until that ticket's lifetime is over, then goes; a message that waited
+    longer than its own lifetime is refused, not let in beside another."""
+    store = redis_lock_store(redis_url)
+    conversation = f"died-{uuid.uuid4().hex}"
+    store.issue_ticket(conversation, lock_lifetime=0.3)  # its holder died
+    started = time.monotonic()
+    async with store.lock(conversation, wait_time_in_seconds=0.02):
+        waited = time.monotonic() - started
+        assert store.red.pttl(store.key_prefix + conversation) > 30_000  # ours now
+    assert 0.25 < waited < 2
+    assert store.get_lock(conversation) is None  # given back, nothing left in Redis
+
+    holder = store.issue_ticket(conversation, lock_lifetime=5)
+    with pytest.raises(LockError):
+        async with store.lock(conversation, lock_lifetime=0.2, wait_time_in_seconds=0.02):
+            pass
+    store.cleanup(conversation, holder)
+    assert store.get_lock(conversation) is None
 
 
 async def test_two_workers_answer_one_person_one_message_at_a_time(
