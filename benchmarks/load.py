@@ -4,6 +4,7 @@ deployment of the same model (`rasa run --enable-api` + `rasa run actions`), sam
     python benchmarks/load.py [--users 200] [--concurrency 10] [--rate 30] [--json]
                               [--workers N] [--send-rate 0] [--redis-url URL]
                               [--model /path/m.tar.gz] [--profile /tmp/passage.stacks]
+                              [--rounds N]
 
 Each side gets a fresh PASSAGE_HOME (a key file, the sample directory) and runs alone on the
 machine: first `passage run` polls the fake Bot API (tests/fake_bot_api.py) in this process
@@ -205,6 +206,16 @@ def print_table(out: Result) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)))
 
 
+ROUND_KEYS = ("passage_msgs_per_s", "stock_msgs_per_s", "ratio", "p99_ms", "stock_p99_ms",
+              "p99_ms_at_rate", "stock_p99_ms_at_rate")
+
+
+def print_rounds(rounds: list[Result]) -> None:
+    print("\nround  " + "  ".join(ROUND_KEYS))
+    for number, r in enumerate(rounds, 1):
+        print(f"{number:<5}  " + "  ".join(f"{r.get(key)}".ljust(len(key)) for key in ROUND_KEYS))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200)
@@ -222,23 +233,35 @@ def main() -> None:
     parser.add_argument("--send-rate", type=float, default=0,
                         help="PASSAGE_SEND_RATE: 0 lifts Telegram's 30 msg/s so that the "
                              "bot's own capacity is measured")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run both sides this many times, alternating; the table is the "
+                             "round with the median ratio (this machine's speed drifts)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.model.is_file():
         parser.error(f"no model at {args.model} (set PASSAGE_MODEL or --model)")
+    profile = args.profile
     empty: Result = {"msgs_per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0,
                      "peak_rss_mb": 0.0, "actions_peak_rss_mb": 0.0, "cpu_ms_per_msg": 0.0,
                      "cpu_util": 0.0, "harness_cpu_ms_per_msg": 0.0, "unanswered": 0,
                      "at_rate": {"msgs_per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}}
-    passage = asyncio.run(run_passage(args)) if args.only != "stock" else empty
-    stock = asyncio.run(run_stock(args)) if args.only != "passage" else empty
-    out = report(passage, stock, args)
+    rounds = []
+    for index in range(max(1, args.rounds)):
+        if index:
+            args.profile = None  # the first round's stacks are the ones printed
+        passage = asyncio.run(run_passage(args)) if args.only != "stock" else empty
+        stock = asyncio.run(run_stock(args)) if args.only != "passage" else empty
+        rounds.append(report(passage, stock, args))
+    out = sorted(rounds, key=lambda r: r["ratio"] or 0)[len(rounds) // 2]
+    out["rounds"] = [{key: r.get(key) for key in ROUND_KEYS} for r in rounds]
     if args.json:
         print(json.dumps(out))
     else:
         print_table(out)
-    if args.profile and args.profile.exists():
-        print_profile(args.profile, passage.get("answered", 0), file=sys.stderr)
+        if len(rounds) > 1:
+            print_rounds(out["rounds"])
+    if profile and profile.exists():
+        print_profile(profile, rounds[0]["passage"].get("answered", 0), file=sys.stderr)
 
 
 if __name__ == "__main__":

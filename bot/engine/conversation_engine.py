@@ -14,6 +14,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore, LockStore
 from rasa.shared.core.events import ConversationPaused
 
+import bot.engine.event_types  # noqa: F401 - Rasa finds event classes by name once
 from bot.engine.inprocess_actions import InProcessActionEndpoint
 from bot.engine.sequential_runner import run_sequentially
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
