@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
+from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationResumed
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -19,6 +20,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.engine.recent_turns import events_to_store
 from bot.storage import Conversation, retrying_when_locked, utcnow
 from services_directory.geo import coarse_point
 
@@ -80,7 +82,8 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
                 del self._resuming[sender_id]
 
     def _save(self, tracker: DialogueStateTracker) -> None:
-        serialised = json.dumps(scrub_shared_locations(tracker.as_dialogue().as_dict()))
+        dialogue = Dialogue(tracker.sender_id, events_to_store(tracker))  # bounded
+        serialised = json.dumps(scrub_shared_locations(dialogue.as_dict()))
 
         def save() -> None:  # an update, or an insert the first time (no read first)
             values = {"who": tracker.sender_id, "new_tracker": serialised, "at": utcnow()}
