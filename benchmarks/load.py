@@ -6,11 +6,14 @@ deployment of the same model (`rasa run --enable-api` + `rasa run actions`), sam
                               [--model /path/m.tar.gz] [--profile /tmp/passage.stacks]
                               [--rounds N]
 
-Each side gets a fresh PASSAGE_HOME (a key file, the sample directory) and runs alone on the
-machine: first `passage run` polls the fake Bot API (tests/fake_bot_api.py) in this process
-(`--workers N`: `passage run --workers N` in webhook mode, the fake posting the updates, Redis
-shared), then the stock servers answer Rasa's REST channel. Telegram's 30 messages a second
-for one bot are lifted (`--send-rate 0`, PASSAGE_SEND_RATE) so that the bot's own capacity is
+Each side gets a fresh PASSAGE_HOME (a key file, the sample directory): `passage run` polls
+the fake Bot API (tests/fake_bot_api.py) in this process (`--workers N`: `passage run
+--workers N` in webhook mode, the fake posting the updates, Redis shared), and the stock
+servers answer Rasa's REST channel. Both are started and warmed up first; then each round
+measures Passage while the stock servers wait idle, and then the other way round
+(`--rounds N`: the table is the round with the median ratio, and every round is listed: this
+machine's speed drifts by up to 2x within minutes). Telegram's 30 messages a second for one
+bot are lifted (`--send-rate 0`, PASSAGE_SEND_RATE) so that the bot's own capacity is
 measured, not Telegram's ceiling; the stock REST channel has no such limit either. Per side:
 
 * saturation: `--users` survivors (greeting, a need in words, a shared location, "talk to a
@@ -30,11 +33,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,17 +65,25 @@ DEFAULT_MODEL = Path(os.environ.get("PASSAGE_MODEL") or procs.ROOT / "var/models
 Result = dict[str, Any]
 
 
-async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: argparse.Namespace,
-                  profile: Path | None = None, database: list[int] | None = None) -> Result:
-    """database: PostgreSQL's processes, whose CPU time counts as the servers' too."""
-    spy = procs.start_py_spy(pids[0], profile) if profile else None
-    cpu_before = procs.cpu_seconds(pids)
-    database_before = procs.cpu_seconds(database or [])
+@dataclass
+class Side:
+    """One deployment, started and warmed up, between rounds of measurement."""
+
+    driver: PassageDriver | StockDriver
+    pids: list[int]  # the server processes whose CPU counts
+    extras: Callable[[], Result]  # peak RSS and the like, read after a round
+    database: list[int] = field(default_factory=list)  # PostgreSQL's processes, counted too
+
+
+async def _phases(side: Side, args: argparse.Namespace, profile: Path | None = None) -> Result:
+    spy = procs.start_py_spy(side.pids[0], profile) if profile else None
+    cpu_before = procs.cpu_seconds(side.pids)
+    database_before = procs.cpu_seconds(side.database)
     harness_before = time.process_time()
-    saturation = summary(await closed_loop(driver, args.users, args.concurrency))
+    saturation = summary(await closed_loop(side.driver, args.users, args.concurrency))
     harness_cpu = time.process_time() - harness_before
-    database_cpu = procs.cpu_seconds(database or []) - database_before
-    cpu = procs.cpu_seconds(pids) - cpu_before + database_cpu
+    database_cpu = procs.cpu_seconds(side.database) - database_before
+    cpu = procs.cpu_seconds(side.pids) - cpu_before + database_cpu
     if spy:
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(60)
@@ -81,75 +95,98 @@ async def _phases(driver: PassageDriver | StockDriver, pids: list[int], args: ar
                       "cpu_util": round(cpu / saturation["seconds"], 2),
                       # this process: the generator, and for Passage the fake Bot API too
                       "harness_cpu_ms_per_msg": per_message(harness_cpu)}
-    if database:
+    if side.database:
         result["database_cpu_ms_per_msg"] = per_message(database_cpu)
     if args.rate > 0:
-        result["at_rate"] = summary(await offered_load(driver, args.users, args.rate))
-    return result
+        result["at_rate"] = summary(await offered_load(side.driver, args.users, args.rate))
+    return {**result, **side.extras()}
 
 
-async def run_passage(args: argparse.Namespace) -> Result:
-    if not args.database_url:
-        return await _run_passage(args, None)
-    with procs.fresh_postgres_schema(args.database_url) as url:
-        return await _run_passage(args, url)
+@contextlib.asynccontextmanager
+async def passage_side(args: argparse.Namespace) -> AsyncIterator[Side]:
+    with contextlib.ExitStack() as stack:
+        database_url = (stack.enter_context(procs.fresh_postgres_schema(args.database_url))
+                        if args.database_url else None)
+        env = {**procs.passage_home(args.model, database_url),
+               "PASSAGE_SEND_RATE": str(args.send_rate)}
+        fake = TimedFakeBotAPI()
+        await fake.start()
+        if args.workers:
+            port = procs.free_port()
+            fake.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
+            env.update(PASSAGE_WEBHOOK_URL=f"{PUBLIC_URL}/updates",
+                       PASSAGE_LISTEN=f"127.0.0.1:{port}", PASSAGE_REDIS_URL=args.redis_url)
+        server = procs.start_passage(env, fake.token, fake.base_url, args.nice, args.workers)
 
-
-async def _run_passage(args: argparse.Namespace, database_url: str | None) -> Result:
-    env = {**procs.passage_home(args.model, database_url),
-           "PASSAGE_SEND_RATE": str(args.send_rate)}
-    fake = TimedFakeBotAPI()
-    await fake.start()
-    if args.workers:
-        port = procs.free_port()
-        fake.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
-        env.update(PASSAGE_WEBHOOK_URL=f"{PUBLIC_URL}/updates", PASSAGE_LISTEN=f"127.0.0.1:{port}",
-                   PASSAGE_REDIS_URL=args.redis_url)
-    server = procs.start_passage(env, fake.token, fake.base_url, args.nice, args.workers)
-    try:
-        deadline = time.monotonic() + 300
-        while not (fake.webhooks_set() >= args.workers if args.workers else fake.polling()):
+        def extras() -> Result:
             server.check_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError("passage run did not start within 300 s")
-            await asyncio.sleep(0.5)
-        driver = PassageDriver(fake)
-        await closed_loop(driver, 9, 3)  # warm-up: one journey per language
-        database = procs.postgres_pids() if database_url else []
-        result = await _phases(driver, [server.pid], args, args.profile, database)
-        server.check_alive()
-        if args.workers:  # the largest worker; all of them together
-            peaks = procs.peak_rss_of_workers(server.pid)
-            result["peak_rss_mb"] = round(max(peaks), 1)
-            result["workers_peak_rss_mb"] = round(sum(peaks), 1)
-        else:
-            result["peak_rss_mb"] = round(procs.rss_mb(server.pid), 1)
-            result["rss_end_mb"] = round(procs.rss_mb(server.pid, "VmRSS"), 1)
-        result["rejected_calls"] = len(fake.rejected)
-        return result
-    finally:
-        server.stop()
-        await fake.stop()
+            result: Result = {"rejected_calls": len(fake.rejected)}
+            if args.workers:  # the largest worker; all of them together
+                peaks = procs.peak_rss_of_workers(server.pid)
+                result.update(peak_rss_mb=round(max(peaks), 1),
+                              workers_peak_rss_mb=round(sum(peaks), 1))
+            else:
+                result.update(peak_rss_mb=round(procs.rss_mb(server.pid), 1),
+                              rss_end_mb=round(procs.rss_mb(server.pid, "VmRSS"), 1))
+            return result
+
+        try:
+            deadline = time.monotonic() + 300
+            while not (fake.webhooks_set() >= args.workers if args.workers else fake.polling()):
+                server.check_alive()
+                if time.monotonic() > deadline:
+                    raise TimeoutError("passage run did not start within 300 s")
+                await asyncio.sleep(0.5)
+            driver = PassageDriver(fake)
+            await closed_loop(driver, 9, 3)  # warm-up: one journey per language
+            yield Side(driver, [server.pid], extras,
+                       procs.postgres_pids() if database_url else [])
+        finally:
+            server.stop()
+            await fake.stop()
 
 
-async def run_stock(args: argparse.Namespace) -> Result:
+@contextlib.asynccontextmanager
+async def stock_side(args: argparse.Namespace) -> AsyncIterator[Side]:
     env = procs.passage_home(args.model)
     rasa, actions, port = procs.start_stock(env, args.model, args.nice)
     try:
         await procs.wait_http(f"http://127.0.0.1:{port}/status", [rasa, actions])
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             driver = StockDriver(session, port)
+
+            def extras() -> Result:
+                rasa.check_alive()
+                return {"peak_rss_mb": round(procs.rss_mb(rasa.pid), 1),
+                        "actions_peak_rss_mb": round(procs.rss_mb(actions.pid), 1),
+                        "reply_keys": dict(driver.reply_keys)}
+
             await closed_loop(driver, 9, 3)  # warm-up
-            result = await _phases(driver, [rasa.pid, actions.pid], args)
-        rasa.check_alive()
-        result["peak_rss_mb"] = round(procs.rss_mb(rasa.pid), 1)
-        result["actions_peak_rss_mb"] = round(procs.rss_mb(actions.pid), 1)
-        result["reply_keys"] = dict(driver.reply_keys)
-        return result
+            yield Side(driver, [rasa.pid, actions.pid], extras)
     finally:
         rasa.stop()
         actions.stop()
+
+
+async def measure(args: argparse.Namespace) -> list[tuple[Result, Result]]:
+    """Both deployments up at once (the one not measured stays idle), then `--rounds` rounds,
+    each measuring Passage and then stock Rasa: the two figures of a round are taken a minute
+    apart, under the same conditions of the machine."""
+    empty: Result = {"msgs_per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0,
+                     "peak_rss_mb": 0.0, "actions_peak_rss_mb": 0.0, "cpu_ms_per_msg": 0.0,
+                     "cpu_util": 0.0, "harness_cpu_ms_per_msg": 0.0, "unanswered": 0,
+                     "at_rate": {"msgs_per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}}
+    async with contextlib.AsyncExitStack() as stack:
+        passage = (await stack.enter_async_context(passage_side(args))
+                   if args.only != "stock" else None)
+        stock = (await stack.enter_async_context(stock_side(args))
+                 if args.only != "passage" else None)
+        rounds = []
+        for index in range(max(1, args.rounds)):
+            profile = args.profile if index == 0 else None  # the first round's stacks
+            rounds.append((await _phases(passage, args, profile) if passage else empty,
+                           await _phases(stock, args) if stock else empty))
+        return rounds
 
 
 def report(passage: Result, stock: Result, args: argparse.Namespace) -> Result:
@@ -234,24 +271,13 @@ def main() -> None:
                         help="PASSAGE_SEND_RATE: 0 lifts Telegram's 30 msg/s so that the "
                              "bot's own capacity is measured")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="run both sides this many times, alternating; the table is the "
-                             "round with the median ratio (this machine's speed drifts)")
+                        help="measure both sides this many times, alternating; the table is "
+                             "the round with the median ratio (this machine's speed drifts)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.model.is_file():
         parser.error(f"no model at {args.model} (set PASSAGE_MODEL or --model)")
-    profile = args.profile
-    empty: Result = {"msgs_per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0,
-                     "peak_rss_mb": 0.0, "actions_peak_rss_mb": 0.0, "cpu_ms_per_msg": 0.0,
-                     "cpu_util": 0.0, "harness_cpu_ms_per_msg": 0.0, "unanswered": 0,
-                     "at_rate": {"msgs_per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}}
-    rounds = []
-    for index in range(max(1, args.rounds)):
-        if index:
-            args.profile = None  # the first round's stacks are the ones printed
-        passage = asyncio.run(run_passage(args)) if args.only != "stock" else empty
-        stock = asyncio.run(run_stock(args)) if args.only != "passage" else empty
-        rounds.append(report(passage, stock, args))
+    rounds = [report(passage, stock, args) for passage, stock in asyncio.run(measure(args))]
     out = sorted(rounds, key=lambda r: r["ratio"] or 0)[len(rounds) // 2]
     out["rounds"] = [{key: r.get(key) for key in ROUND_KEYS} for r in rounds]
     if args.json:
@@ -260,8 +286,8 @@ def main() -> None:
         print_table(out)
         if len(rounds) > 1:
             print_rounds(out["rounds"])
-    if profile and profile.exists():
-        print_profile(profile, rounds[0]["passage"].get("answered", 0), file=sys.stderr)
+    if args.profile and args.profile.exists():
+        print_profile(args.profile, rounds[0]["passage"].get("answered", 0), file=sys.stderr)
 
 
 if __name__ == "__main__":
