@@ -16,10 +16,10 @@ from rasa_sdk.executor import ActionExecutor
 
 
 def _validate_action_result(_action: RemoteAction, _result: dict[str, Any]) -> bool:
-    """Rasa checks an action server's answer against a JSON schema (~0.1 ms an action with a
-    validator built once, ~58 ms with Rasa's own call). Here the answer is rasa_sdk's
-    ActionExecutor's, in this process, made in the right shape; an event it could not have
-    made would still fail in Rasa's deserialise_events."""
+    """Rasa checks an action server's answer against a JSON schema: ~0.4 ms an action even
+    with a validator built once, 35 ms with Rasa's own call (measured). Here the answer is
+    rasa_sdk's ActionExecutor's, in this process, made in the right shape; an event it could
+    not have made would still fail in Rasa's deserialise_events."""
     return True
 
 
