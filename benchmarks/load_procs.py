@@ -89,12 +89,14 @@ def _tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes and their descendants."""
+    """User + system CPU time of these processes and their descendants, those that ended
+    included (a parent holds the time of the children it reaped: PostgreSQL's connections come
+    and go)."""
     total = 0
     for pid in {p for root in pids for p in _tree(root)}:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / TICKS
 
 
