@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot.desk.models import (
     CLAIMED,
@@ -33,15 +34,17 @@ def event(session: Session, case: Case, kind: str, who: int | None = None) -> No
     session.add(CaseEvent(case_id=case.id, kind=kind, caseworker_id=who, at=utcnow()))
 
 
+def _open_case(what: Any) -> Select:
+    """The survivor's latest case that is not closed; built once (asked for every message)."""
+    return (select(what).where(Case.survivor == bindparam("survivor"), Case.status.in_(OPEN))
+            .order_by(Case.id.desc()))
+
+
+_OPEN_CASE, _OPEN_CASE_STATUS = _open_case(Case), _open_case(Case.status)
+
+
 def open_case_of(session: Session, survivor: str) -> Case | None:
-    return session.execute(select(Case).where(Case.survivor == survivor,
-                                              Case.status.in_(OPEN))
-                           .order_by(Case.id.desc())).scalars().first()
-
-
-_OPEN_CASE_STATUS = (select(Case.status)  # asked for every message: built once
-                     .where(Case.survivor == bindparam("survivor"), Case.status.in_(OPEN))
-                     .order_by(Case.id.desc()))
+    return session.execute(_OPEN_CASE, {"survivor": survivor}).scalars().first()
 
 
 def open_case_status(session: Session, survivor: str) -> str | None:

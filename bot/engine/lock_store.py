@@ -35,6 +35,7 @@ KEY_PREFIX = "passage"  # the keys are "passage:lock:<pseudonym>"
 # How often a message waiting for its conversation looks again (Rasa's default: 1 s, which
 # a person who sends two messages quickly would feel).
 POLL_SECONDS = 0.05
+NO_TICKET = -2  # a ticket number never issued (they start at 0; -1 means "expired")
 
 # One change of a conversation's TicketLock, stored as Rasa stores it (JSON whose tickets are
 # JSON strings), with Redis's clock, so that every worker agrees on which tickets expired.
@@ -116,7 +117,7 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def update_lock(self, conversation_id: str) -> None:
         """Drop expired tickets (giving back a ticket nobody holds)."""
-        self.cleanup(conversation_id, -2)
+        self.cleanup(conversation_id, NO_TICKET)
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         self.cleanup(conversation_id, ticket_number)
