@@ -286,6 +286,12 @@ def main() -> None:
         print_table(out)
         if len(rounds) > 1:
             print_rounds(out["rounds"])
+        for number, r in enumerate(rounds, 1):
+            if args.rate > 0 and args.only != "stock":
+                print(f"round {number}, Passage's slowest 1% at {args.rate:g} msg/s "
+                      f"(latency@sent, language, step): "
+                      + ", ".join(r["passage"]["at_rate"]["slowest"]))
+                print(f"  p50/p99 ms by step: {r['passage']['at_rate']['by_step']}")
     if args.profile and args.profile.exists():
         print_profile(args.profile, rounds[0]["passage"].get("answered", 0), file=sys.stderr)
 

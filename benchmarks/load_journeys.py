@@ -58,6 +58,8 @@ def shared_location_text(latitude: float, longitude: float) -> str:
 @dataclass
 class Outcome:
     latencies: list[float] = field(default_factory=list)  # seconds, answered messages only
+    # (latency s, seconds into the phase when sent, language, step number), answered only
+    records: list[tuple[float, float, str, int]] = field(default_factory=list)
     sent: int = 0
     unanswered: int = 0
     started: float = 0.0
@@ -169,11 +171,13 @@ async def _run_user(driver: PassageDriver | StockDriver, language: str, outcome:
         if schedule is not None:
             await asyncio.sleep(max(0.0, schedule[index] - time.perf_counter()))
         outcome.sent += 1
+        sent = time.perf_counter() - outcome.started
         latency = await driver.say(user, step)
         if latency is None:
             outcome.unanswered += 1
             return  # a person who got no answer does not go on
         outcome.latencies.append(latency)
+        outcome.records.append((latency, sent, language, index + 1))
 
 
 async def closed_loop(driver: PassageDriver | StockDriver, users: int,
@@ -216,9 +220,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def summary(outcome: Outcome) -> dict[str, float]:
+def summary(outcome: Outcome) -> dict[str, Any]:
     answered = len(outcome.latencies)
+    slowest = sorted(outcome.records, reverse=True)[:max(1, answered // 100)]
+    steps = sorted({step for *_, step in outcome.records})
+    by_step = {step: [r[0] for r in outcome.records if r[3] == step] for step in steps}
     return {
+        # per step of the journey (1 greeting ... 4 asking for a person): p50/p99 ms
+        "by_step": {step: [round(percentile(values, q) * 1000, 1) for q in (50, 99)]
+                    for step, values in by_step.items()},
+        # the messages beyond p99: "ms@s language step", when each was sent into the phase
+        "slowest": [f"{1000 * latency:.0f}ms@{sent:.1f}s {language} {step}"
+                    for latency, sent, language, step in slowest],
         "messages": outcome.sent, "answered": answered, "unanswered": outcome.unanswered,
         "seconds": round(outcome.wall, 2),
         "msgs_per_s": round(answered / outcome.wall, 2) if outcome.wall else 0.0,

@@ -1,25 +1,28 @@
 """The directory's one door: nearby services for a need, ranked for a person in a hurry.
 
 Candidates come from H3 cells around the person (plaintext, coarse); only their encrypted
-coordinates are decrypted, in memory, to rank them. Rings widen until the answer is exact.
-In a dense city the coarse rings hold thousands of rows, so first come the places without a
-fine cell (confidential ones, phone lines) in the first coarse ring and, around them, a few
-km of fine cells (everything else): that settles most answers with a fraction of the rows.
-When it does not, the coarse rings are searched from the start. Either way the answer is the
-same: the search stops only once everything that could be in it has been read.
+coordinates are decrypted, in memory, to rank them. First a count, stopped at PROBE_ROWS:
+where no more candidates than that lie within reach (a small directory, the countryside),
+they are all read at once. Elsewhere rings widen until the answer is exact. In a dense city
+the coarse rings hold thousands of rows, so first come the places without a fine cell
+(confidential ones, phone lines) in the first coarse ring and, around them, a few km of fine
+cells (everything else): that settles most answers with a fraction of the rows. When it does
+not, the coarse rings are searched from the start. Either way the answer is the same: the
+search stops only once everything that could be in it has been read.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import h3
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 
 from services_directory.geo import distance_band, haversine_km
@@ -30,7 +33,8 @@ __all__ = ["NEEDS", "Near", "OpeningHours", "SearchFilters", "ServiceMatch", "kn
            "search"]
 
 MAX_DISTANCE_KM = 100.0
-RINGS = (2, 5, 10)  # grid distances searched in turn
+RINGS = (2, 5, 10)  # grid distances searched in turn; the last one holds MAX_DISTANCE_KM
+PROBE_ROWS = 200  # no more candidates than this in reach: one query reads them all
 FINE_RINGS = (3, 5)  # grid distances of the fine cells searched first
 _CELL_SPACING_KM = 14.8  # between neighbouring H3 resolution-5 cell centres
 
@@ -188,6 +192,62 @@ def _settled(found: list[tuple], limit: int, guaranteed_km: float) -> bool:
     return last_band[1] <= guaranteed_km
 
 
+def _in_rings(candidates: Callable[..., list[tuple]], near: Near, origin: str,
+              limit: int) -> list[tuple]:
+    """Many candidates in reach: read them ring by ring, nearest first, until the first
+    `limit` are certain. candidates(*where): (km, band low, row) of the rows matching."""
+    c = search_index.c
+    fine_origin = h3.latlng_to_cell(near.latitude, near.longitude, FINE_CELL_RESOLUTION)
+    found = candidates(c.cell.in_(h3.grid_disk(origin, RINGS[0])), c.cell_fine.is_(None))
+    seen: set[str] = set()
+    for ring in FINE_RINGS:
+        cells = [cell for cell in h3.grid_disk(fine_origin, ring) if cell not in seen]
+        seen.update(cells)
+        found += candidates(c.cell_fine.in_(cells))
+        if _settled(found, limit, min(_guaranteed_km(ring, FINE_CELL_RESOLUTION),
+                                      _guaranteed_km(RINGS[0]))):
+            return found
+    seen, found = set(), []  # not settled nearby: the coarse rings, from the start
+    for ring in RINGS:
+        cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
+        seen.update(cells)
+        found += candidates(c.cell.in_(cells))
+        if _settled(found, limit, _guaranteed_km(ring)):
+            break
+    return found
+
+
+_DISPLAYS = select(search_index.c.id, search_index.c.display).where(
+    search_index.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """What one need and set of filters reads, built once: SQLAlchemy's building and cache
+    keys cost more than running the query on a small directory."""
+
+    rows: Any  # the candidates' columns (not `display`); .where() adds the cells
+    count_in_reach: Any  # how many candidates in the cells "cells", up to PROBE_ROWS + 1
+    rows_in_reach: Any  # the candidates in the cells "cells"
+
+
+@lru_cache(maxsize=256)
+def _statements(need: str | None, filters: SearchFilters) -> _Statements:
+    c = search_index.c
+    conditions = _conditions(need, filters)
+    rows = select(*(column for column in search_index.columns if column.name != "display")
+                  ).where(*conditions)
+    in_reach = c.cell.in_(bindparam("cells", expanding=True))
+    probe = select(c.id).where(in_reach, *conditions).limit(PROBE_ROWS + 1).subquery()
+    return _Statements(rows, select(func.count()).select_from(probe), rows.where(in_reach))
+
+
+@lru_cache(maxsize=256)
+def _in_reach(origin: str) -> tuple[str, ...]:
+    """The coarse cells within MAX_DISTANCE_KM of any point of `origin`."""
+    return tuple(h3.grid_disk(origin, RINGS[-1]))
+
+
 def search(
     engine: Engine,
     need: str | None,
@@ -202,38 +262,23 @@ def search(
     Only coordinates are decrypted to rank; what is shown (`display`) only for the winners."""
     filters = filters or SearchFilters()
     open_now = _OpenNow(now or datetime.now(timezone.utc))
-    conditions = _conditions(need, filters)
-    columns = [c for c in search_index.columns if c.name != "display"]
-    c = search_index.c
+    origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
+    statements = _statements(need, filters)
     with engine.connect() as connection:
 
         def candidates(*where: Any) -> list[tuple]:  # (km, band low, row)
-            return _candidates(connection.execute(select(*columns).where(*where, *conditions)),
+            return _candidates(connection.execute(statements.rows.where(*where)),
                                near, filters, open_now)
 
-        origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
-        fine_origin = h3.latlng_to_cell(near.latitude, near.longitude, FINE_CELL_RESOLUTION)
-        found = candidates(c.cell.in_(h3.grid_disk(origin, RINGS[0])), c.cell_fine.is_(None))
-        seen: set[str] = set()
-        for ring in FINE_RINGS:
-            cells = [cell for cell in h3.grid_disk(fine_origin, ring) if cell not in seen]
-            seen.update(cells)
-            found += candidates(c.cell_fine.in_(cells))
-            if _settled(found, limit, min(_guaranteed_km(ring, FINE_CELL_RESOLUTION),
-                                          _guaranteed_km(RINGS[0]))):
-                break
-        else:  # not settled nearby: the coarse rings, from the start
-            seen, found = set(), []
-            for ring in RINGS:
-                cells = [cell for cell in h3.grid_disk(origin, ring) if cell not in seen]
-                seen.update(cells)
-                found += candidates(c.cell.in_(cells))
-                if _settled(found, limit, _guaranteed_km(ring)):
-                    break
+        in_reach = {"cells": _in_reach(origin)}
+        if connection.execute(statements.count_in_reach, in_reach).scalar_one() <= PROBE_ROWS:
+            found = _candidates(connection.execute(statements.rows_in_reach, in_reach),
+                                near, filters, open_now)
+        else:
+            found = _in_rings(candidates, near, origin, limit)
         best = _best(found, limit, open_now)
         displays = dict(connection.execute(
-            select(search_index.c.id, search_index.c.display).where(
-                search_index.c.id.in_([row.id for _, _, row in best]))).all()) if best else {}
+            _DISPLAYS, {"ids": [row.id for _, _, row in best]}).all()) if best else {}
     return [_match(km, now_open, row, displays[row.id]) for km, now_open, row in best]
 
 

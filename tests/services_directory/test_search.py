@@ -48,3 +48,33 @@ def test_distance_bands():
     assert distance_band(0.4) == (0, 1)
     assert distance_band(3.2) == (2, 5)
     assert distance_band(120) is None
+
+
+def test_reading_all_in_reach_at_once_answers_as_the_rings_do(database, monkeypatch):
+    """Where few places are in reach they are read in one go; elsewhere ring by ring. Both
+    must give the same places in the same order, whatever the need, filter or limit."""
+    import importlib
+    import random
+
+    search_module = importlib.import_module("services_directory.search")  # not the function
+    rng = random.Random(7)
+    cities = [MADRID, CHICAGO, Near(51.5072, -0.1276), Near(34.0522, -118.2437),
+              Near(14.5995, 120.9842)]
+    points = cities + [Near(city.latitude + rng.uniform(-0.9, 0.9),
+                            city.longitude + rng.uniform(-0.9, 0.9))
+                       for city in cities for _ in range(4)]
+    cases = [(need, SearchFilters(), limit) for need in ("shelter", "legal", "medical",
+                                                         "hotline", None) for limit in (1, 3, 8)]
+    cases += [(None, SearchFilters(languages=("es",)), 5), ("shelter", SearchFilters(
+        gender="female", free=True), 3)]
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+
+    def answers() -> list[list[tuple]]:
+        return [[(m.service_id, m.distance_km, m.open_now) for m in
+                 search(database, need, point, filters, limit=limit, now=now)]
+                for point in points for need, filters, limit in cases]
+
+    at_once = answers()
+    monkeypatch.setattr(search_module, "PROBE_ROWS", 0)  # as if every area were a city's
+    assert answers() == at_once
+    assert sum(map(bool, at_once)) > len(at_once) / 2  # most found something to compare
