@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import h3
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 
 from services_directory.geo import distance_band, haversine_km
@@ -108,8 +108,8 @@ def is_open(hours: list[dict], tz: str, now: datetime) -> bool | None:
     return False
 
 
-def _conditions(need: str | None, filters: SearchFilters) -> list:
-    c = search_index.c
+def _conditions(table: Table, need: str | None, filters: SearchFilters) -> list:
+    c = table.c
     conditions = []
     if need:
         conditions.append(c.needs.contains(f",{need},"))
@@ -217,29 +217,27 @@ def _in_rings(candidates: Callable[..., list[tuple]], near: Near, origin: str,
     return found
 
 
-_DISPLAYS = select(search_index.c.id, search_index.c.display).where(
-    search_index.c.id.in_(bindparam("ids", expanding=True)))
-
-
 @dataclass(frozen=True)
 class _Statements:
-    """What one need and set of filters reads, built once: SQLAlchemy's building and cache
-    keys cost more than running the query on a small directory."""
+    """What one need and set of filters read in a table, built once: SQLAlchemy's building
+    and cache keys cost more than running the query on a small directory."""
 
     rows: Any  # the candidates' columns (not `display`); .where() adds the cells
     count_in_reach: Any  # how many candidates in the cells "cells", up to PROBE_ROWS + 1
     rows_in_reach: Any  # the candidates in the cells "cells"
+    displays: Any  # id and display of the rows "ids"
 
 
 @lru_cache(maxsize=256)
-def _statements(need: str | None, filters: SearchFilters) -> _Statements:
-    c = search_index.c
-    conditions = _conditions(need, filters)
-    rows = select(*(column for column in search_index.columns if column.name != "display")
+def _statements(table: Table, need: str | None, filters: SearchFilters) -> _Statements:
+    c = table.c
+    conditions = _conditions(table, need, filters)
+    rows = select(*(column for column in table.columns if column.name != "display")
                   ).where(*conditions)
     in_reach = c.cell.in_(bindparam("cells", expanding=True))
     probe = select(c.id).where(in_reach, *conditions).limit(PROBE_ROWS + 1).subquery()
-    return _Statements(rows, select(func.count()).select_from(probe), rows.where(in_reach))
+    return _Statements(rows, select(func.count()).select_from(probe), rows.where(in_reach),
+                       select(c.id, c.display).where(c.id.in_(bindparam("ids", expanding=True))))
 
 
 @lru_cache(maxsize=256)
@@ -263,7 +261,7 @@ def search(
     filters = filters or SearchFilters()
     open_now = _OpenNow(now or datetime.now(timezone.utc))
     origin = h3.latlng_to_cell(near.latitude, near.longitude, CELL_RESOLUTION)
-    statements = _statements(need, filters)
+    statements = _statements(search_index, need, filters)
     with engine.connect() as connection:
 
         def candidates(*where: Any) -> list[tuple]:  # (km, band low, row)
@@ -278,7 +276,7 @@ def search(
             found = _in_rings(candidates, near, origin, limit)
         best = _best(found, limit, open_now)
         displays = dict(connection.execute(
-            _DISPLAYS, {"ids": [row.id for _, _, row in best]}).all()) if best else {}
+            statements.displays, {"ids": [row.id for _, _, row in best]}).all()) if best else {}
     return [_match(km, now_open, row, displays[row.id]) for km, now_open, row in best]
 
 
