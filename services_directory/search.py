@@ -1,9 +1,10 @@
 """The directory's one door: nearby services for a need, ranked for a person in a hurry.
 
 Candidates come from H3 cells around the person (plaintext, coarse); only their encrypted
-coordinates are decrypted, in memory, to rank them. First a count, stopped at PROBE_ROWS:
-where no more candidates than that lie within reach (a small directory, the countryside),
-they are all read at once. Elsewhere rings widen until the answer is exact. In a dense city
+coordinates are decrypted, in memory, to rank them. First come counts that stop early: in a
+small directory (WHOLE_DIRECTORY_ROWS candidates at most, anywhere) every candidate is read
+at once, with no cells to send; where few lie within reach (IN_REACH_ROWS), those are.
+Elsewhere rings widen until the answer is exact. In a dense city
 the coarse rings hold thousands of rows, so first come the places without a fine cell
 (confidential ones, phone lines) in the first coarse ring and, around them, a few km of fine
 cells (everything else): that settles most answers with a fraction of the rows. When it does
@@ -34,7 +35,8 @@ __all__ = ["NEEDS", "Near", "OpeningHours", "SearchFilters", "ServiceMatch", "kn
 
 MAX_DISTANCE_KM = 100.0
 RINGS = (2, 5, 10)  # grid distances searched in turn; the last one holds MAX_DISTANCE_KM
-PROBE_ROWS = 200  # no more candidates than this in reach: one query reads them all
+WHOLE_DIRECTORY_ROWS = 100  # no more candidates than this anywhere: read them all
+IN_REACH_ROWS = 200  # no more candidates than this within reach: read them all
 FINE_RINGS = (3, 5)  # grid distances of the fine cells searched first
 _CELL_SPACING_KM = 14.8  # between neighbouring H3 resolution-5 cell centres
 
@@ -223,7 +225,8 @@ class _Statements:
     and cache keys cost more than running the query on a small directory."""
 
     rows: Any  # the candidates' columns (not `display`); .where() adds the cells
-    count_in_reach: Any  # how many candidates in the cells "cells", up to PROBE_ROWS + 1
+    count_all: Any  # how many candidates anywhere, up to WHOLE_DIRECTORY_ROWS + 1
+    count_in_reach: Any  # how many in the cells "cells", up to IN_REACH_ROWS + 1
     rows_in_reach: Any  # the candidates in the cells "cells"
     displays: Any  # id and display of the rows "ids"
 
@@ -235,8 +238,13 @@ def _statements(table: Table, need: str | None, filters: SearchFilters) -> _Stat
     rows = select(*(column for column in table.columns if column.name != "display")
                   ).where(*conditions)
     in_reach = c.cell.in_(bindparam("cells", expanding=True))
-    probe = select(c.id).where(in_reach, *conditions).limit(PROBE_ROWS + 1).subquery()
-    return _Statements(rows, select(func.count()).select_from(probe), rows.where(in_reach),
+
+    def count(*where: Any, at_most: int) -> Any:  # stops reading at at_most + 1
+        return select(func.count()).select_from(
+            select(c.id).where(*where, *conditions).limit(at_most + 1).subquery())
+
+    return _Statements(rows, count(at_most=WHOLE_DIRECTORY_ROWS),
+                       count(in_reach, at_most=IN_REACH_ROWS), rows.where(in_reach),
                        select(c.id, c.display).where(c.id.in_(bindparam("ids", expanding=True))))
 
 
@@ -269,7 +277,10 @@ def search(
                                near, filters, open_now)
 
         in_reach = {"cells": _in_reach(origin)}
-        if connection.execute(statements.count_in_reach, in_reach).scalar_one() <= PROBE_ROWS:
+        if connection.execute(statements.count_all).scalar_one() <= WHOLE_DIRECTORY_ROWS:
+            found = candidates()
+        elif connection.execute(statements.count_in_reach, in_reach).scalar_one() \
+                <= IN_REACH_ROWS:
             found = _candidates(connection.execute(statements.rows_in_reach, in_reach),
                                 near, filters, open_now)
         else:
