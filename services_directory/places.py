@@ -61,6 +61,11 @@ class _Window:
         self.largest_bonus = max(self.bonuses, default=0.0)
 
 
+# A place's own name against another place's other name: "Porto" (Porto, 250,000 people) is
+# not Bordeaux (265,000; "Porto" in Occitan), but "Canton" is still Guangzhou, not Canton, Ohio.
+OWN_NAME_WEIGHT = 10
+
+
 class Gazetteer:
     def __init__(self, places_by_name: dict[str, list[Place]]) -> None:
         self._by_name = places_by_name
@@ -93,13 +98,17 @@ class Gazetteer:
             for name in names:
                 if name and len(name.split()) <= _MAX_WORDS_IN_NAME:
                     by_name.setdefault(name, []).append(place)
-        for places in by_name.values():
-            places.sort(key=lambda p: -p.population)
+        own_names = {place: normalize(place.name)
+                     for places in by_name.values() for place in places}
+        for name, places in by_name.items():  # "Porto" is Porto, not Bordeaux (alias "Porto")
+            places.sort(key=lambda p: -p.population * (
+                OWN_NAME_WEIGHT if own_names[p] == name else 1))
         return cls(by_name)
 
     def lookup(self, name: str) -> Place | None:
-        """The most populous place with exactly this name (or, in Cyrillic, an inflected form
-        of it: "в Москве", "у Києві"), or None."""
+        """The place with exactly this name (or, in Cyrillic, an inflected form of it: "в
+        Москве", "у Києві"), or None: the most populous, where a place's own name counts
+        OWN_NAME_WEIGHT times its population against another's other name."""
         key = normalize(name)
         places = self._by_name.get(key)
         if places is None and key and _CYRILLIC.search(key):
@@ -195,11 +204,22 @@ def _written_in_our_scripts(name: str) -> bool:
     return bool(_OUR_SCRIPTS.match(name))
 
 
+# Ukrainian consonants that change before the locative's -і: Празі -> Прага, Америці -> Америка
+_ALTERNATIONS = (("з", "г"), ("ц", "к"), ("с", "х"))
+
+
 def _uninflected(key: str) -> list[str]:
-    """Nominative guesses for a Russian or Ukrainian place name in another case."""
+    """Nominative guesses for a Russian or Ukrainian place name in another case, likeliest
+    first: the longer stem, then its changed consonant or vowel (у Києві -> Київ, у Львові ->
+    Львів), then the shorter stem."""
     head, _, last = key.rpartition(" ")
-    stems = {last[:-1], last[:-2]} if len(last) > 4 else {last[:-1]}
-    guesses = [stem + ending for stem in stems for ending in ("", "а", "я", "ь", "и", "ы")]
+    stems = []
+    for stem in ([last[:-1], last[:-2]] if len(last) > 4 else [last[:-1]]):
+        stems.append(stem)
+        stems += [stem[:-1] + plain for oblique, plain in _ALTERNATIONS if stem.endswith(oblique)]
+        if len(stem) >= 3 and stem[-2] in "оеє":  # the last syllable's і, gone in the cases
+            stems.append(stem[:-2] + "і" + stem[-1])  # folded: ї is і
+    guesses = [stem + ending for stem in stems for ending in ("", "а", "я", "ь", "и", "ы", "о")]
     return [f"{head} {g}".strip() for g in guesses if len(g) >= 3]
 
 

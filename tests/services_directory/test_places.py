@@ -18,6 +18,20 @@ def test_typed_city_names_resolve_offline(typed, city, country):
     assert (place.name, place.country) == (city, country)
 
 
+@pytest.mark.parametrize(
+    ("typed", "city", "country"),
+    [("Porto", "Porto", "PT"),  # not Bordeaux, whose Occitan name is Porto
+     ("Canton", "Guangzhou", "CN"),  # an old name of a big city beats a small town's own
+     ("Празі", "Prague", "CZ"),  # у Празі, not Praia (Прая)
+     ("Києві", "Kyiv", "UA"), ("Львові", "Lviv", "UA"), ("Харкові", "Kharkiv", "UA"),
+     ("Дніпрі", "Dnipro", "UA"), ("Одесі", "Odesa", "UA"), ("Москве", "Moscow", "RU"),
+     ("Варшаві", "Warsaw", "PL")],
+)
+def test_own_names_and_inflected_names_find_the_city_meant(typed, city, country):
+    place = gazetteer().lookup(typed)
+    assert place is not None and (place.name, place.country) == (city, country)
+
+
 def test_unknown_places_are_not_guessed():
     assert gazetteer().lookup("Springfieldxx") is None
 
