@@ -4,12 +4,12 @@ Candidates come from H3 cells around the person (plaintext, coarse); only their 
 coordinates are decrypted, in memory, to rank them. First come counts that stop early: in a
 small directory (WHOLE_DIRECTORY_ROWS candidates at most, anywhere) every candidate is read
 at once, with no cells to send; where few lie within reach (IN_REACH_ROWS), those are.
-Elsewhere rings widen until the answer is exact. In a dense city
-the coarse rings hold thousands of rows, so first come the places without a fine cell
-(confidential ones, phone lines) in the first coarse ring and, around them, a few km of fine
-cells (everything else): that settles most answers with a fraction of the rows. When it does
-not, the coarse rings are searched from the start. Either way the answer is the same: the
-search stops only once everything that could be in it has been read.
+Elsewhere rings widen until the answer is exact. In a dense city the coarse rings hold
+thousands of rows, so first come the places without a fine cell (confidential ones, phone
+lines) in the first coarse ring and, around them, a few km of fine cells (everything else):
+that settles most answers with a fraction of the rows. When it does not, the coarse rings are
+searched from the start. Every way gives the same answer: the search stops only once
+everything that could be in it has been read.
 """
 
 from __future__ import annotations
@@ -276,15 +276,16 @@ def search(
             return _candidates(connection.execute(statements.rows.where(*where)),
                                near, filters, open_now)
 
-        in_reach = {"cells": _in_reach(origin)}
         if connection.execute(statements.count_all).scalar_one() <= WHOLE_DIRECTORY_ROWS:
             found = candidates()
-        elif connection.execute(statements.count_in_reach, in_reach).scalar_one() \
-                <= IN_REACH_ROWS:
-            found = _candidates(connection.execute(statements.rows_in_reach, in_reach),
-                                near, filters, open_now)
         else:
-            found = _in_rings(candidates, near, origin, limit)
+            in_reach = {"cells": _in_reach(origin)}
+            if connection.execute(statements.count_in_reach, in_reach).scalar_one() \
+                    <= IN_REACH_ROWS:
+                found = _candidates(connection.execute(statements.rows_in_reach, in_reach),
+                                    near, filters, open_now)
+            else:
+                found = _in_rings(candidates, near, origin, limit)
         best = _best(found, limit, open_now)
         displays = dict(connection.execute(
             statements.displays, {"ids": [row.id for _, _, row in best]}).all()) if best else {}
