@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +183,11 @@ class Passage:
         if text_only := self._desk_text_only(person, who):
             return text_only
         return self._say_in(who.language(person), {"message": "unsupported_content"})
+
+    def answering_first(self, person: Person) -> AbstractAsyncContextManager[None]:
+        """Within it, a message's replies are returned as soon as the dialogue has given them,
+        while its conversation is still being written; leaving waits for the writing."""
+        return self._engine.answering_first(self.pseudonym(person))
 
     async def language(self, person: Person) -> str:
         choice = await self._profiles.language(self.pseudonym(person))

@@ -181,14 +181,16 @@ async def stop_desk(application: Application) -> None:
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE,
                   work: Awaitable[list[Reply]]) -> None:
     """Send what `work` answers to the person's message; the message is remembered for quick
-    exit even when answering it fails."""
-    try:
-        replies = await work
-    except BaseException:
-        await _passage(context).remember_messages(person_of(update),
-                                                  [update.message.message_id])
-        raise
-    await send_replies(update, context, replies)
+    exit even when answering it fails. The replies go out while the conversation is written;
+    the update is done (and the chat's next one may start) once both are."""
+    passage, person = _passage(context), person_of(update)
+    async with passage.answering_first(person):
+        try:
+            replies = await work
+        except BaseException:
+            await passage.remember_messages(person, [update.message.message_id])
+            raise
+        await send_replies(update, context, replies)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -207,8 +209,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if query.message is None or update.effective_chat.type != "private":
         return
-    replies = await _passage(context).on_button(person_of(update), query.data or "")
-    await send_replies(update, context, replies)
+    passage, person = _passage(context), person_of(update)
+    async with passage.answering_first(person):
+        await send_replies(update, context, await passage.on_button(person, query.data or ""))
 
 
 async def on_other_content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import ctypes
 import ctypes.util
 import gc
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,9 @@ from bot.errors import ModelNotFoundError
 logger = logging.getLogger(__name__)
 
 BotMessage = dict[str, Any]  # {"message": key, ...parameters}, rendered by bot.render
+# Inside answering_first(): a message's answer is returned before its conversation is written.
+_ANSWER_FIRST: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_first",
+                                                                     default=False)
 
 
 def loaded(agent: Agent) -> Agent:
@@ -51,8 +58,21 @@ class ConversationEngine:
         self._agent = agent
         self._tracker_store = tracker_store
         self._parsed: dict[str, dict[str, Any]] = {}  # message id -> parse, until handled
+        # output channel -> set once the dialogue has said all it will say to that message
+        self._answered: dict[int, asyncio.Future] = {}
+        # sender -> the rest of their messages' handling: writing the conversation, unlocking
+        self._writing: dict[str, list[asyncio.Future]] = {}
         processor = agent.processor
         parse_message = processor.parse_message
+        run_prediction_loop = processor._run_prediction_loop
+
+        async def predict_and_tell(output_channel: Any, *args: Any, **kwargs: Any) -> None:
+            await run_prediction_loop(output_channel, *args, **kwargs)
+            answered = self._answered.get(id(output_channel))
+            if answered is not None and not answered.done():
+                answered.set_result(None)
+
+        processor._run_prediction_loop = predict_and_tell
 
         async def parse_and_keep(message: UserMessage, *args: Any, **kwargs: Any
                                  ) -> dict[str, Any]:
@@ -96,11 +116,24 @@ class ConversationEngine:
         message = UserMessage(
             text, channel, sender_id, input_channel="passage", metadata=metadata or {}
         )
-        try:
-            with self._tracker_store.resuming(sender_id):  # back from a caseworker
-                await self._agent.handle_message(message)
-        finally:
-            parsed = self._parsed.pop(message.message_id, {})
+        if not _ANSWER_FIRST.get():
+            try:
+                await self._handle_message(message)
+            finally:
+                parsed = self._parsed.pop(message.message_id, {})
+        else:
+            answered = asyncio.get_running_loop().create_future()
+            self._answered[id(channel)] = answered
+            work = asyncio.ensure_future(self._handle_message(message))
+            try:
+                await asyncio.wait({work, answered}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                del self._answered[id(channel)]
+                parsed = self._parsed.pop(message.message_id, {})
+                if not work.done():  # still writing: answering_first() awaits it
+                    self._writing.setdefault(sender_id, []).append(work)
+            if work.done():
+                work.result()  # what went wrong before the answer
         replies = []
         for sent in channel.messages:
             if isinstance(sent.get("custom"), dict) and "message" in sent["custom"]:
@@ -109,11 +142,34 @@ class ConversationEngine:
                 logger.warning("the dialogue produced a reply that is not a message key")
         return replies, parsed
 
+    async def _handle_message(self, message: UserMessage) -> None:
+        with self._tracker_store.resuming(message.sender_id):  # back from a caseworker
+            await self._agent.handle_message(message)
+
+    @contextlib.asynccontextmanager
+    async def answering_first(self, sender_id: str) -> AsyncIterator[None]:
+        """Within it, handle() returns a message's answer as soon as the dialogue has given
+        it, while the conversation is still being written and unlocked, so that the answer
+        can be on its way meanwhile; on leaving, that writing is awaited (and what failed in
+        it raised). The edge keeps the person's next message waiting until then."""
+        token = _ANSWER_FIRST.set(True)
+        try:
+            yield
+        finally:
+            _ANSWER_FIRST.reset(token)
+            await self.settled(sender_id)
+
+    async def settled(self, sender_id: str) -> None:
+        """Wait until every message of `sender_id` handled so far is written."""
+        for work in self._writing.pop(sender_id, []):
+            await work
+
     async def parse(self, text: str) -> dict[str, Any]:
         """NLU only: intent, entities and confidence, without touching any conversation."""
         return await self._agent.parse_message(text)
 
     async def slots(self, sender_id: str) -> dict[str, Any]:
+        await self.settled(sender_id)
         tracker = await self._tracker_store.retrieve(sender_id)
         return tracker.current_slot_values() if tracker else {}
 
@@ -126,4 +182,5 @@ class ConversationEngine:
                 await self._tracker_store.save(tracker)
 
     async def forget(self, sender_id: str) -> None:
+        await self.settled(sender_id)  # or a write still under way would bring it back
         await self._tracker_store.delete(sender_id)
