@@ -253,6 +253,15 @@ def print_rounds(rounds: list[Result]) -> None:
         print(f"{number:<5}  " + "  ".join(f"{r.get(key)}".ljust(len(key)) for key in ROUND_KEYS))
 
 
+def print_tails(rounds: list[Result], rate: float) -> None:
+    """Per round, Passage at the offered rate: its slowest 1 % and each step's p50/p99."""
+    for number, r in enumerate(rounds, 1):
+        at_rate = r["passage"]["at_rate"]
+        print(f"round {number}, Passage's slowest 1% at {rate:g} msg/s "
+              f"(latency@sent, language, step): " + ", ".join(at_rate["slowest"]))
+        print(f"  p50/p99 ms by step: {at_rate['by_step']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200)
@@ -286,12 +295,8 @@ def main() -> None:
         print_table(out)
         if len(rounds) > 1:
             print_rounds(out["rounds"])
-        for number, r in enumerate(rounds, 1):
-            if args.rate > 0 and args.only != "stock":
-                print(f"round {number}, Passage's slowest 1% at {args.rate:g} msg/s "
-                      f"(latency@sent, language, step): "
-                      + ", ".join(r["passage"]["at_rate"]["slowest"]))
-                print(f"  p50/p99 ms by step: {r['passage']['at_rate']['by_step']}")
+        if args.rate > 0 and args.only != "stock":
+            print_tails(rounds, args.rate)
     if args.profile and args.profile.exists():
         print_profile(args.profile, rounds[0]["passage"].get("answered", 0), file=sys.stderr)
 
