@@ -53,10 +53,10 @@ def last_sign_of_life(session: Session, case: Case, now: datetime) -> datetime:
 
 
 def expire(session: Session, before: datetime, now: datetime) -> int:
-    """Close and empty every open case nobody touched since `before`: a consent or a wait
-    nobody answered, a chat that went quiet. The caseworker of a claimed one is told. The
-    survivor is not: a message weeks later could show someone else what this chat was.
-    Returns how many cases were closed."""
+    """Close every open case nobody touched since `before`: a consent or a wait nobody
+    answered, a chat that went quiet; `purge` then empties it with the other old closed cases.
+    Its Claim buttons go, and the caseworker of a claimed one is told. The survivor is not: a
+    message weeks later could show someone else what this chat was. Returns how many."""
     stale = session.execute(select(Case).where(
         Case.status.in_(cases.OPEN), Case.last_activity_at < before)).scalars().all()
     expired = 0
@@ -68,13 +68,11 @@ def expire(session: Session, before: datetime, now: datetime) -> int:
         if case.status == WAITING:
             routing.retire_notices(session, case, {"message": "desk_case_gone", "case": case.id})
         cases.close(session, case, "expired")
-        case.survivor = case.survivor_chat = case.summary = None
-        session.execute(delete(CaseMessage).where(CaseMessage.case_id == case.id))
-        session.execute(delete(Outbox).where(Outbox.case_id == case.id))
-        if worker:  # not about the case (case_id): it must outlive the case's emptying
+        session.execute(delete(Outbox).where(Outbox.case_id == case.id))  # e.g. a reminder
+        if worker:
             routing.to_caseworker(session, worker, {"message": "desk_case_expired",
                                                     "case": case.id,
-                                                    "days": (now - quiet_since).days})
+                                                    "days": (now - quiet_since).days}, case)
         expired += 1
     return expired
 

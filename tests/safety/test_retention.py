@@ -13,7 +13,17 @@ from sqlalchemy import String, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversation import Person
-from bot.desk.models import CLAIMED, CLOSED, CONSENT, WAITING, Case, CaseEvent, CaseMessage, Outbox
+from bot.desk.models import (
+    CLAIMED,
+    CLOSED,
+    CONSENT,
+    WAITING,
+    Case,
+    CaseEvent,
+    CaseMessage,
+    Notice,
+    Outbox,
+)
 from bot.storage import ChatMessage, Conversation, Profile, all_metadata, utcnow
 from bot.telegram_app import deliver_outbox
 from tests.desk.conftest import Desk, case_number
@@ -61,11 +71,16 @@ async def test_an_open_case_nobody_touched_for_the_retention_period_is_closed_an
         passage, clean_desk, status: str):
     old = a_case(clean_desk, status, JUST_OUTSIDE, f"old-{status}")
     recent = a_case(clean_desk, status, JUST_INSIDE, f"recent-{status}")
+    with Session(clean_desk) as session, session.begin():  # written for it by the desk itself
+        session.add(Outbox(chat="700100", chat_hash=f"old-{status}", language="es",
+                           message={"message": "handoff_released"}, case_id=old))
     purged = await passage.retention.purge(utcnow())
     assert purged.expired_cases == 1
     assert kept_of(clean_desk, old) == (CLOSED, "expired", None, None, None, [])
     assert kept_of(clean_desk, recent) == (status, None, f"recent-{status}", "700100", SUMMARY,
                                            ["tengo miedo"])
+    with Session(clean_desk) as session:
+        assert session.execute(select(Outbox)).first() is None
 
 
 @pytest.mark.parametrize(("what", "keeps_it_open"), [
@@ -114,6 +129,38 @@ async def test_the_caseworker_of_a_case_gone_quiet_is_told_in_their_language(
     [cases] = await desk.say(olena, "/cases")
     assert cases["text"] == shown("desk_cases", "uk", cases=[])
     assert desk.fake.visible_messages(survivor) == on_their_phone  # nothing weeks later
+
+
+async def test_a_case_that_waited_for_the_whole_period_loses_its_claim_buttons(
+        desk: Desk, bot, passage):  # noqa: ANN001
+    rosa = desk.caseworker("Rosa", "en,es")
+    await desk.on_duty(rosa)
+    survivor = desk.fake.new_user("Ana", "es")
+    await desk.queue(survivor)
+    [notice] = await desk.fake.wait_for_bot_messages(rosa)
+    case = case_number(notice["text"])
+
+    def notice_recorded() -> bool:  # the bot notes where the notice is once it was sent
+        with Session(desk.engine) as session:
+            return session.execute(select(Notice).where(Notice.case_id == case)).first() is not None
+
+    assert await desk.fake.wait_until(notice_recorded)
+    long_ago = utcnow() - JUST_OUTSIDE
+    with Session(desk.engine) as session, session.begin():
+        session.execute(update(Case).where(Case.id == case).values(
+            created_at=long_ago, queued_at=long_ago, last_activity_at=long_ago,
+            widened_at=long_ago, escalated_at=long_ago))  # the rounds have nothing to add
+        session.execute(update(CaseEvent).where(CaseEvent.case_id == case).values(at=long_ago))
+    await passage.retention.purge(utcnow())
+    await deliver_outbox(bot)
+
+    def the_notice() -> dict:
+        return next(m for m in desk.fake.visible_messages(rosa)
+                    if m["message_id"] == notice["message_id"])
+
+    gone = shown("desk_case_gone", "en", case=case)
+    assert await desk.fake.wait_until(lambda: the_notice()["text"] == gone), the_notice()
+    assert not the_notice().get("reply_markup")
 
 
 async def test_case_events_go_by_age_safe_word_and_urgent_times_too(passage, clean_desk):
