@@ -112,7 +112,8 @@ def cmd_purge(args: argparse.Namespace) -> None:
         raise UsageError("--older-than-days must be more than 0")
     purged = Retention(open_storage(settings), timedelta(days=days)).purge_now(utcnow())
     print(f"Purged what was older than {days:g} days: {purged.conversations} conversations, "
-          f"{purged.desk_messages} relayed messages and notes.")
+          f"{purged.desk_messages} relayed messages and notes, {purged.profiles} profiles; "
+          f"{purged.expired_cases} open cases without activity closed and emptied.")
 
 
 def cmd_understand(args: argparse.Namespace) -> None:
@@ -185,8 +186,8 @@ def parser() -> argparse.ArgumentParser:
                             help='lines of {"text": ..., "language": optional hint}; - = stdin')
     understand.set_defaults(func=cmd_understand)
 
-    purge = commands.add_parser("purge", help="delete conversations and relayed messages "
-                                "older than PASSAGE_RETENTION_DAYS")
+    purge = commands.add_parser("purge", help="delete what is older than "
+                                "PASSAGE_RETENTION_DAYS; close and empty idle cases")
     purge.add_argument("--older-than-days", type=float, metavar="DAYS",
                        help="this time only, a shorter period")
     purge.set_defaults(func=cmd_purge)

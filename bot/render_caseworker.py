@@ -213,6 +213,10 @@ CASEWORKER_RENDERERS: dict[str, Renderer] = {
         "Case #%(case)d: the person sent their safe word. They may not be alone or safe. They "
         "saw a harmless reply; write nothing that shows what this chat is about.") % m),
     "desk_erased": _line(lambda _: _("Case #%(case)d was erased by the survivor.")),
+    "desk_case_expired": lambda m, t: Reply(t.ngettext(
+        "Case #%(case)d was closed after %(days)d day without activity. Its messages, notes "
+        "and summary were erased.", "Case #%(case)d was closed after %(days)d days without "
+        "activity. Its messages, notes and summary were erased.", m["days"]) % m),
     "desk_note_saved": _line(lambda _: _(
         "Note saved to case #%(case)d. Only caseworkers can see it.")),
     "desk_released": _line(lambda _: _("Case #%(case)d is back in the queue.")),

@@ -66,6 +66,7 @@ PAYLOADS.update({
     "desk_claim_lost": {"case": 7, "by": "Maria"},
     "desk_transferred_out": {"case": 7, "to": "Sam"},
     "desk_unknown_case": {"case": "99"},
+    "desk_case_expired": {"case": 7, "days": 31},
     "privacy": {"days": 30},
     "safe_word": {"set": True},
     **{key: {"case": 7} for key in (
