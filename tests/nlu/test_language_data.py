@@ -50,6 +50,12 @@ def test_no_evaluation_message_is_a_near_duplicate_of_a_training_example(directo
     assert leaked == [], f"{len(leaked)} near-duplicates:\n" + "\n".join(map(str, leaked))
 
 
+def test_the_fresh_set_does_not_repeat_the_held_out_set():
+    """The held-out set guided training data (by category): the fresh set must not lean on it."""
+    repeated = near_duplicates(heldout_examples(FRESH_TEST_DIR), heldout_examples(HELDOUT_DIR))
+    assert repeated == [], "\n".join(map(str, repeated))
+
+
 @pytest.mark.parametrize(("evaluated", "trained"), [
     ("i want to kill my self", "i want to kill myself"),  # a space
     ("me tome todas mis pastillas", "me tome todas las pastillas"),  # a word changed

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import FRESH_TEST_DIR, HELDOUT_DIR, Scores, _merge, score_sets
+from bot.evaluation import FRESH_TEST_DIR, HELDOUT_DIR, Example, Scores, _merge, score_sets
 
 # name, how it is measured, the target, whether it is a floor (>=) or a ceiling (<=)
 TARGETS = [
@@ -45,3 +45,26 @@ async def test_understanding_meets_the_readme_targets(passage, directory: Path):
     missed = missed_targets(scores)
     assert not missed, (f"{directory.name}: " + "; ".join(missed)
                         + f". Most missed: {weakest_labels(scores)}")
+
+
+def _scores(emergencies_missed: int, false_alarms: int, languages_wrong: int) -> Scores:
+    """100 emergencies, 100 shelter requests and 100 language checks, some of them wrong."""
+    scores = Scores()
+    for n in range(100):
+        scores.add(Example(f"e{n}", "en", "emergency", None),
+                   "greet" if n < emergencies_missed else "emergency", None)
+        scores.add(Example(f"s{n}", "en", "find_service", "shelter"),
+                   *(("emergency", None) if n < false_alarms else ("find_service", "shelter")))
+        scores.language_checks.append(n >= languages_wrong)
+    return scores
+
+
+def test_the_gate_names_every_target_missed():
+    assert missed_targets(_scores(0, 0, 0)) == []
+    assert missed_targets(_scores(1, 3, 3)) == []  # 99 % recall, 3 % false alarms, 97 % ID
+    missed = " | ".join(missed_targets(_scores(6, 6, 4)))
+    for name in ("emergency recall 94.0 %", "false emergencies 6.0 %",
+                 "language ID (3+ words) 96.0 %", "macro accuracy (mean recall over intent+need "
+                 "labels) 94.0 %"):
+        assert name in missed, missed
+    assert len(missed_targets(Scores())) == len(TARGETS)  # nothing measured is no pass
