@@ -10,10 +10,15 @@ from bot.engine.language_resources import all_resources
 from bot.engine.places_nlu import bare_place
 from bot.engine.safety_net import looks_like_emergency
 from bot.evaluation import (
+    ALLOWED_IN_BOTH,
     FRESH_TEST_DIR,
     HELDOUT_DIR,
+    NEAR_DUPLICATE,
     NLU_DIR,
+    Example,
     heldout_examples,
+    near_duplicates,
+    similarity,
     training_examples,
     unseen,
 )
@@ -37,10 +42,51 @@ def test_every_intent_block_says_its_language(path: Path):
     assert all((b.get("metadata") or {}).get("language") == path.stem for b in blocks)
 
 
-def test_held_out_messages_were_never_trained_on():
-    trained = {normalize(e.text) for e in TRAINING}
-    leaked = [e.text for e in heldout_examples() if normalize(e.text) in trained]
-    assert leaked == []
+@pytest.mark.parametrize("directory", [HELDOUT_DIR, FRESH_TEST_DIR], ids=["held-out", "fresh"])
+def test_no_evaluation_message_is_a_near_duplicate_of_a_training_example(directory: Path):
+    """A message that is a training example with a letter, a word or the accents changed
+    measures memory, not understanding (bot/evaluation.py, similarity())."""
+    leaked = near_duplicates(heldout_examples(directory), TRAINING)
+    assert leaked == [], f"{len(leaked)} near-duplicates:\n" + "\n".join(map(str, leaked))
+
+
+def test_the_fresh_set_does_not_repeat_the_held_out_set():
+    """The held-out set guided training data (by category): the fresh set must not lean on it."""
+    repeated = near_duplicates(heldout_examples(FRESH_TEST_DIR), heldout_examples(HELDOUT_DIR))
+    assert repeated == [], "\n".join(map(str, repeated))
+
+
+@pytest.mark.parametrize(("evaluated", "trained"), [
+    ("i want to kill my self", "i want to kill myself"),  # a space
+    ("me tome todas mis pastillas", "me tome todas las pastillas"),  # a word changed
+    ("quiero trabajar pero con papeles y contrato", "quiero trabajar con papeles y contrato"),
+    ("Y a où on donne à manger gratuitement ?", "ou on donne a manger gratuitement"),
+    ("i want another language pls", "i want another language"),  # a word added
+    ("心里好难受 想找人说说", "心里好难受想找人说说"),
+    ("сейчас выпью все таблетки", "я сейчас выпью все таблетки"),
+])
+def test_a_training_example_changed_a_little_is_a_near_duplicate(evaluated, trained):
+    assert similarity(evaluated, trained) >= NEAR_DUPLICATE
+    pair = near_duplicates([Example(evaluated, "xx", "greet", None)],
+                           [Example(trained, "xx", "greet", None)])
+    assert [d.trained.text for d in pair] == [trained]
+
+
+@pytest.mark.parametrize(("evaluated", "trained"), [
+    ("hes hitting me right now pls", "hes punching me right now pls"),
+    ("i dont wanna be alive anymore", "i dont want to live anymore"),
+    ("need a safe place to crash", "need a safe place to stay"),
+])
+def test_the_same_request_in_other_words_is_not(evaluated, trained):
+    assert similarity(evaluated, trained) < NEAR_DUPLICATE
+
+
+def test_one_word_greetings_may_be_in_both_but_are_not_scored():
+    greetings = [Example(text, "xx", "greet", None) for text in ("Hola!", "привет", "你好")]
+    assert all(normalize(e.text) in ALLOWED_IN_BOTH for e in greetings)
+    assert near_duplicates(greetings, greetings) == []
+    assert near_duplicates([Example("hola amiga", "xx", "greet", None)],
+                           [Example("hola amiga!", "xx", "greet", None)]) != []
 
 
 def test_the_fresh_test_set_keeps_20_unseen_messages_per_language():
