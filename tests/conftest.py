@@ -54,6 +54,17 @@ def passage(settings: Settings, database):  # noqa: ANN001, ANN201 - bot.convers
     return build_passage(settings)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (tests/backends/availability.py): skipped when it does not answer, failed
+    instead on CI and with PASSAGE_REQUIRE_BACKENDS=1. Use keys no other test uses."""
+    from tests.backends.availability import REDIS_URL, missing_backend, redis_missing
+
+    if why := redis_missing():
+        missing_backend(why)
+    return REDIS_URL
+
+
 @pytest.fixture
 def fresh_chat_id() -> Iterator[int]:
     """A chat id no other test used, so every test starts a new conversation."""
@@ -63,10 +74,17 @@ def fresh_chat_id() -> Iterator[int]:
 
 @pytest.fixture
 async def fake_telegram() -> AsyncIterator:
+    """The fake Bot API. The bot swallows most errors Telegram returns, so a call Telegram would
+    refuse fails the test here, at teardown, unless the test declared it with
+    ``fake_telegram.expect_rejections(...)`` (or caused it with ``fail_next``)."""
     from tests.fake_bot_api import FakeBotAPI
 
     async with FakeBotAPI() as fake:
         yield fake
+    if undeclared := fake.undeclared_rejections():
+        pytest.fail("the fake Telegram rejected calls this test did not declare "
+                    "(fake_telegram.expect_rejections(...) if they are meant):\n"
+                    + "\n".join(f"  {call}" for call in undeclared), pytrace=False)
 
 
 @pytest.fixture
