@@ -14,6 +14,8 @@ configure_logging()
 
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests of the test fixtures themselves
+
 SAMPLE_DIRECTORY = PROJECT_ROOT / "services_directory" / "sample" / "services.json"
 
 
