@@ -131,13 +131,38 @@ def pytest_report_header() -> str:
     return header()
 
 
+CATALOGUE = "catalogue"
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{CATALOGUE}: one message or catalogue in one language "
+                                       "(counted apart from the behaviour tests)")
+
+
+def tests_and_checks(stats: dict[str, list]) -> str | None:
+    """'behaviour tests: ...; catalogue checks: ...', from the terminal reporter's stats."""
+    counts: dict[bool, dict[str, int]] = {False: {}, True: {}}
+    for outcome in OUTCOMES:
+        for report in stats.get(outcome, []):
+            if getattr(report, "when", "call") == "call" or outcome in ("error", "skipped"):
+                kind = counts[CATALOGUE in getattr(report, "keywords", {})]
+                kind[outcome] = kind.get(outcome, 0) + 1
+    if not counts[True]:
+        return None
+    return "; ".join(f"{name}: " + (", ".join(f"{n} {o}" for o, n in counts[kind].items())
+                                    or "none")
+                     for name, kind in (("behaviour tests", False), ("catalogue checks", True)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Said even with -q: which backends the tests ran on (tests/backends/availability.py)."""
+    """Said even with -q: how many behaviour tests and catalogue checks ran, and which backends
+    the tests ran on (tests/backends/availability.py). pytest's own last line stays last."""
     from tests.backends.availability import summary
 
-    line = summary(terminalreporter.stats)
-    if line:
-        terminalreporter.write_line(line)
+    for line in (tests_and_checks(terminalreporter.stats), summary(terminalreporter.stats)):
+        if line:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture
