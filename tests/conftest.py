@@ -14,6 +14,8 @@ configure_logging()
 
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests of the test fixtures themselves
+
 SAMPLE_DIRECTORY = PROJECT_ROOT / "services_directory" / "sample" / "services.json"
 
 
@@ -54,6 +56,17 @@ def passage(settings: Settings, database):  # noqa: ANN001, ANN201 - bot.convers
     return build_passage(settings)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (tests/backends/availability.py): skipped when it does not answer, failed
+    instead on CI and with PASSAGE_REQUIRE_BACKENDS=1. Use keys no other test uses."""
+    from tests.backends.availability import REDIS_URL, missing_backend, redis_missing
+
+    if why := redis_missing():
+        missing_backend(why)
+    return REDIS_URL
+
+
 @pytest.fixture
 def fresh_chat_id() -> Iterator[int]:
     """A chat id no other test used, so every test starts a new conversation."""
@@ -63,10 +76,17 @@ def fresh_chat_id() -> Iterator[int]:
 
 @pytest.fixture
 async def fake_telegram() -> AsyncIterator:
+    """The fake Bot API. The bot swallows most errors Telegram returns, so a call Telegram would
+    refuse fails the test here, at teardown, unless the test declared it with
+    ``fake_telegram.expect_rejections(...)`` (or caused it with ``fail_next``)."""
     from tests.fake_bot_api import FakeBotAPI
 
     async with FakeBotAPI() as fake:
         yield fake
+    if undeclared := fake.undeclared_rejections():
+        pytest.fail("the fake Telegram rejected calls this test did not declare "
+                    "(fake_telegram.expect_rejections(...) if they are meant):\n"
+                    + "\n".join(f"  {call}" for call in undeclared), pytrace=False)
 
 
 @pytest.fixture
@@ -111,13 +131,38 @@ def pytest_report_header() -> str:
     return header()
 
 
+CATALOGUE = "catalogue"
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{CATALOGUE}: one message or catalogue in one language "
+                                       "(counted apart from the behaviour tests)")
+
+
+def tests_and_checks(stats: dict[str, list]) -> str | None:
+    """'behaviour tests: ...; catalogue checks: ...', from the terminal reporter's stats."""
+    counts: dict[bool, dict[str, int]] = {False: {}, True: {}}
+    for outcome in OUTCOMES:
+        for report in stats.get(outcome, []):
+            if getattr(report, "when", "call") == "call" or outcome in ("error", "skipped"):
+                kind = counts[CATALOGUE in getattr(report, "keywords", {})]
+                kind[outcome] = kind.get(outcome, 0) + 1
+    if not counts[True]:
+        return None
+    return "; ".join(f"{name}: " + (", ".join(f"{n} {o}" for o, n in counts[kind].items())
+                                    or "none")
+                     for name, kind in (("behaviour tests", False), ("catalogue checks", True)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Said even with -q: which backends the tests ran on (tests/backends/availability.py)."""
+    """Said even with -q: how many behaviour tests and catalogue checks ran, and which backends
+    the tests ran on (tests/backends/availability.py). pytest's own last line stays last."""
     from tests.backends.availability import summary
 
-    line = summary(terminalreporter.stats)
-    if line:
-        terminalreporter.write_line(line)
+    for line in (tests_and_checks(terminalreporter.stats), summary(terminalreporter.stats)):
+        if line:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

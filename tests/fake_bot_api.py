@@ -80,6 +80,10 @@ class Call:
     params: JSON
     ok: bool
     error: str | None = None
+    injected: bool = False  # failed by ``fail_next``: the test asked for it
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.error}" if self.error else self.method
 
 
 @dataclass
@@ -111,6 +115,7 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
         self._allowed_updates: set[str] | None = None
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._failures: dict[str, ApiError] = {}
+        self._expected_rejections: list[re.Pattern[str]] = []
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
         self._closing = False
@@ -152,6 +157,18 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
     @property
     def rejected(self) -> list[Call]:
         return [c for c in self.calls if not c.ok]
+
+    def expect_rejections(self, *patterns: str) -> None:
+        """Declare rejections this test causes on purpose: each pattern is a regular expression
+        searched, ignoring case, in a rejected call's ``"method: error"``. Undeclared ones fail
+        the test (the ``fake_telegram`` fixture checks at teardown); ``fail_next`` declares its
+        own."""
+        self._expected_rejections += [re.compile(p, re.IGNORECASE) for p in patterns]
+
+    def undeclared_rejections(self) -> list[Call]:
+        """Rejected calls that neither ``fail_next`` injected nor the test declared."""
+        return [call for call in self.rejected if not call.injected and not any(
+            pattern.search(str(call)) for pattern in self._expected_rejections)]
 
     def now(self) -> int:
         return int(time.time() + self._clock_offset)
@@ -236,7 +253,7 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
         lines = [f"  [{m['message_id']}] {'bot' if m['from']['is_bot'] else 'user'}: "
                  f"{m.get('text', m.get('location'))!r} {inline_buttons(m) or ''}"
                  for m in self._chat_of(user).messages.values()]
-        errors = [f"  {c.method}: {c.error}" for c in self.rejected]
+        errors = [f"  {c}" for c in self.rejected]
         errors = errors or ["  none"]
         return "\n".join(["Visible transcript:", *lines, "Rejected calls:", *errors])
 
@@ -320,6 +337,7 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(value)
         handler = getattr(self, f"_m_{method.lower()}", None)
+        injected = False
         try:
             if not prefix.startswith("bot") or not _TOKEN_RE.match(prefix[3:]) or "/" in method:
                 raise ApiError(404, "Not Found")
@@ -328,13 +346,14 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
             if handler is None:
                 raise ApiError(404, "Not Found")
             if method.lower() in self._failures:
+                injected = True
                 raise self._failures.pop(method.lower())
             try:
                 result = await handler(params)
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 raise bad(f"wrong parameter value: {exc}") from exc
         except ApiError as err:
-            self.calls.append(Call(method, params, False, err.description))
+            self.calls.append(Call(method, params, False, err.description, injected))
             body: JSON = {"ok": False, "error_code": err.code, "description": err.description}
             if err.retry_after:
                 body["parameters"] = {"retry_after": err.retry_after}

@@ -1,4 +1,7 @@
-"""Rendering: every message, in every language, is something Telegram accepts and people read."""
+"""Rendering: every message, in every language, is something Telegram accepts and people read.
+
+The checks of one message (or one catalogue) in one language are marked `catalogue`: the run's
+summary counts them apart from the behaviour tests (tests/conftest.py)."""
 
 import re
 from pathlib import Path
@@ -81,6 +84,7 @@ def all_messages():
             yield key, language
 
 
+@pytest.mark.catalogue
 @pytest.mark.parametrize(("key", "language"), list(all_messages()))
 def test_every_message_is_valid_telegram_html_with_valid_buttons(key, language):
     reply = render({"message": key, **PAYLOADS.get(key, {})}, language)
@@ -88,12 +92,6 @@ def test_every_message_is_valid_telegram_html_with_valid_buttons(key, language):
     markup = markup_of(reply)
     if markup is not None:
         check_markup(markup)
-
-
-@pytest.mark.parametrize("key", sorted(set(RENDERERS) - {"quick_exit"}))  # "👍": no words
-def test_spanish_speakers_read_spanish(key):
-    message = {"message": key, **PAYLOADS.get(key, {})}
-    assert render(message, "es").text != render(message, "en").text
 
 
 def test_results_show_bands_and_hide_confidential_places():
@@ -119,6 +117,7 @@ def _placeholders(text: str) -> set[str]:
     return set(re.findall(r"%\(\w+\)[sd]", text))
 
 
+@pytest.mark.catalogue
 @pytest.mark.parametrize("language", [lang for lang in SUPPORTED_LANGUAGES if lang != "en"])
 def test_catalog_is_complete_and_keeps_placeholders(language):
     template = _catalog(LOCALES_DIR / "messages.pot")
@@ -150,3 +149,32 @@ def test_template_lists_every_text_in_the_code():
     template = _catalog(LOCALES_DIR / "messages.pot")
     in_template = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
     assert in_code == in_template
+
+
+def test_the_per_language_checks_are_counted_apart_from_behaviour_tests(pytester, monkeypatch):
+    """The summary line says how many behaviour tests ran; pytest's own line stays last."""
+    import os
+
+    from bot.settings import PROJECT_ROOT
+
+    for check in (test_every_message_is_valid_telegram_html_with_valid_buttons,
+                  test_catalog_is_complete_and_keeps_placeholders):
+        assert "catalogue" in {mark.name for mark in check.pytestmark}
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
+    pytester.makeconftest("from tests.conftest import pytest_configure, pytest_terminal_summary"
+                          "  # noqa: F401\n")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.catalogue
+        @pytest.mark.parametrize("language", ["en", "es", "fr"])
+        def test_check(language):
+            assert language != "fr"
+
+        def test_behaviour():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--strict-markers")
+    assert "behaviour tests: 1 passed; catalogue checks: 2 passed, 1 failed" in result.outlines
+    assert result.outlines[-1].startswith("1 failed, 3 passed in ")  # what CI reads

@@ -74,7 +74,7 @@ def test_send_rate():
 
 
 async def test_workers_stop_with_one_line_when_telegram_refuses_the_webhook(
-        fake_telegram, settings, database):
+        fake_telegram, settings, database, redis_url):
     """A configuration mistake found by a worker is not retried forever by the supervisor."""
     import asyncio
     import subprocess
@@ -89,8 +89,9 @@ async def test_workers_stop_with_one_line_when_telegram_refuses_the_webhook(
                  TELEGRAM_API_BASE_URL=fake_telegram.base_url,
                  PASSAGE_WEBHOOK_URL="http://bot.example.org/hook",  # Telegram wants https
                  PASSAGE_LISTEN=f"127.0.0.1:{_free_port()}",
-                 PASSAGE_REDIS_URL="redis://127.0.0.1:6379/0"))
+                 PASSAGE_REDIS_URL=redis_url))
     assert done.returncode == 2
+    fake_telegram.expect_rejections("setWebhook: Bad Request: bad webhook: an https url")
     lines = [line for line in done.stderr.splitlines() if line.startswith("passage:")]
     assert lines and set(lines) == {
         "passage: Telegram did not accept the webhook http://bot.example.org/hook: "

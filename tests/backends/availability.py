@@ -3,18 +3,40 @@
 The whole suite runs on SQLite. tests/backends/ runs the storage, desk and conversation checks
 again on PostgreSQL and Redis when they answer: PASSAGE_TEST_POSTGRES_URL and
 PASSAGE_TEST_REDIS_URL (the defaults are this machine's and CI's; set one empty to skip it).
+
+On CI (CI=true) and whenever PASSAGE_REQUIRE_BACKENDS=1, a backend that does not answer fails
+every test that needs it instead of skipping it: a green run there has run them all.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from typing import NoReturn
 from urllib.parse import urlsplit
+
+import pytest
 
 POSTGRES_URL = os.environ.get("PASSAGE_TEST_POSTGRES_URL",
                               "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PASSAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKEND_TESTS = "tests/backends/"
+
+
+def backends_required() -> str | None:
+    """Why a missing backend is a failure here (None: it is a skip)."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        return "CI is set"
+    if os.environ.get("PASSAGE_REQUIRE_BACKENDS", "").strip() == "1":
+        return "PASSAGE_REQUIRE_BACKENDS=1"
+    return None
+
+
+def missing_backend(why: str) -> NoReturn:
+    """Skip the test that needs this backend, or fail it where backends are required."""
+    if because := backends_required():
+        pytest.fail(f"{why} -- required because {because}", pytrace=False)
+    pytest.skip(why)
 
 
 def _where(url: str) -> str:
@@ -57,9 +79,11 @@ def header() -> str:
     found = [f"PostgreSQL {_where(POSTGRES_URL)}" if not postgres_missing() else None,
              f"Redis {_where(REDIS_URL)}" if not redis_missing() else None]
     missing = [why for why in (postgres_missing(), redis_missing()) if why]
+    because = backends_required()
+    verdict = f"FAILING (required because {because})" if because else "skipped"
     return ("backends: SQLite (every test); also for tests/backends: "
             + (", ".join(f for f in found if f) or "nothing else")
-            + (f" -- skipped: {'; '.join(missing)}" if missing else ""))
+            + (f" -- {verdict}: {'; '.join(missing)}" if missing else ""))
 
 
 def summary(stats: dict[str, list]) -> str | None:

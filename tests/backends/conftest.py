@@ -1,9 +1,10 @@
-"""PostgreSQL and Redis for tests/backends/: skipped, with the reason, when they do not answer.
+"""PostgreSQL for tests/backends/: skipped, with the reason, when it does not answer (failed on
+CI and with PASSAGE_REQUIRE_BACKENDS=1); Redis is tests/conftest.py's `redis_url`.
 
 PostgreSQL: one schema of its own per session (created here, dropped at the end; no other
 schema of the shared database is touched), migrated by Passage's own migrations, holding the
 session's keys (the same master key and data keys as the SQLite database, so one installed
-Crypto reads both) and the sample directory. Redis: locks under unique conversation ids.
+Crypto reads both) and the sample directory.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bot.engine.conversation_engine import ConversationEngine
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
-from tests.backends.availability import POSTGRES_URL, REDIS_URL, postgres_missing, redis_missing
+from tests.backends.availability import POSTGRES_URL, missing_backend, postgres_missing
 from tests.conftest import SAMPLE_DIRECTORY
 
 
@@ -33,7 +34,7 @@ def with_search_path(url: str, schema: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
     if why := postgres_missing():
-        pytest.skip(why)
+        missing_backend(why)
     schema = f"passage_test_{secrets.token_hex(4)}"
     admin = create_engine(POSTGRES_URL, future=True)
     with admin.begin() as connection:
@@ -59,13 +60,6 @@ def postgres(postgres_schema: str, database: Engine) -> Iterator[Engine]:
     assert import_path(engine, SAMPLE_DIRECTORY).imported
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    if why := redis_missing():
-        pytest.skip(why)
-    return REDIS_URL
 
 
 def engine_with(passage, tracker_store: EncryptedSQLTrackerStore,  # noqa: ANN001 - a Passage

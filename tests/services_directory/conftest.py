@@ -21,7 +21,8 @@ import encryption
 from bot.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "services_directory" / "sample" / "services.json"
-HSDS_EXAMPLES = PROJECT_ROOT.parent / "shared" / "hsds" / "examples"
+# The official HSDS 3.0 examples, shipped with their licence (see hsds_examples/README.md).
+HSDS_EXAMPLES = Path(__file__).resolve().parent / "hsds_examples"
 PASSAGE = str(Path(sys.executable).with_name("passage"))
 COMMAND_SECONDS = 60
 
