@@ -195,7 +195,7 @@ def rotate(key_file: Path, engine: Engine, metadata_list: list, *,
         connection.execute(update(encryption_keys).values(
             active=encryption_keys.c.key_id == new_key_id))
     os.replace(staged, key_file)
-    crypto = load_crypto(engine, new_master)
+    crypto = load_crypto(engine, MasterKey.load(key_file))
     encryption.install(crypto)
     progress(f"new master key in place, data key {new_key_id} active")
     time.sleep(2 * FILE_LOOK_SECONDS)  # writes under way here with the old key land first
