@@ -22,6 +22,13 @@ from tests.e2e.expectations import MADRID, nearest_service_name
 from tests.e2e.test_commands import PASSAGE, STARTUP_SECONDS
 
 
+@pytest.fixture(autouse=True)
+def _keys_put_back():  # noqa: ANN202 - rotate() installs its keys; the session's come back
+    installed = encryption._current
+    yield
+    encryption._current = installed
+
+
 def _key_rows(database: Path) -> set[tuple[int, str]]:
     with sqlite3.connect(database) as connection:
         return set(connection.execute("SELECT key_id, master_key_id FROM encryption_keys"))
