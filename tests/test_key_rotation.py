@@ -155,3 +155,19 @@ def test_a_rotation_keeps_an_old_key_a_value_still_uses(tmp_path, monkeypatch):
     report = rotate(key_file, engine, [late], settle_seconds=0)
     assert (report.retired, report.still_used, report.reencrypted) == ([1, 2], [], 1)
     assert {key_id for key_id, _ in _key_rows(tmp_path / "k.db")} == {0, 3}
+
+
+def test_a_key_file_that_no_longer_fits_leaves_a_running_process_its_keys(tmp_path, caplog):
+    """Another host rotated and this host's key file was not copied yet (or someone put a
+    wrong file in place): the process goes on with the keys it has and says why, once a look."""
+    key_file, url = tmp_path / "master.key", f"sqlite:///{tmp_path / 'keys.db'}"
+    encryption.create_key_file(key_file)
+    worker = open_crypto(key_file, create_engine(url, future=True))
+    written = worker.encrypt(b"still readable", "c", "row")
+    encryption.create_key_file(tmp_path / "wrong.key")
+    (tmp_path / "wrong.key").replace(key_file)
+    worker._reload.looked_at -= 1  # as when the next look at the file is due
+
+    assert worker.decrypt(written, "c", "row") == b"still readable"
+    assert worker.encrypt(b"x", "c")[1] == 1
+    assert "encryption keys not reloaded" in caplog.text and "does not fit" in caplog.text
