@@ -47,7 +47,11 @@ def keys_rotate(args: argparse.Namespace) -> None:
                     settle_seconds=wait, progress=lambda step: print(step, file=sys.stderr))
     engine.dispose()
     print(f"Rotated: new master key in {settings.key_file}, data key {report.new_key_id} "
-          f"active, {report.reencrypted} values re-encrypted.")
+          f"active, {report.reencrypted} values re-encrypted, old data keys deleted: "
+          f"{', '.join(map(str, report.retired)) or 'none'}.")
+    if report.still_used:  # written meanwhile by a process that had not reloaded the keys
+        print(f"Data keys {', '.join(map(str, report.still_used))} are still in use: run "
+              "`passage keys rotate` again later to retire them.", file=sys.stderr)
 
 
 class _SnippetLoader(yaml.SafeLoader):

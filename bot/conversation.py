@@ -93,7 +93,7 @@ class Passage:
                 desk_replies := await self._as_caseworker(person, text)) is not None:
             return desk_replies
         language = who.language(person)
-        if self._privacy.matches_safe_word(text, who.safe_word):
+        if self._privacy.matches_safe_word(self.pseudonym(person), text, who.safe_word):
             if self.desk:
                 await self.desk.safe_word_used(self.pseudonym(person))
             return self._say_in(language, {"message": "decoy"})

@@ -49,9 +49,17 @@ class Privacy:
     def __init__(self, engine: Engine, crypto: Crypto, default_safe_word: str | None) -> None:
         self._engine = engine
         self._crypto = crypto
-        self._default = self._hash(default_safe_word) if default_safe_word else None
+        self._default = self._shared_hash(default_safe_word) if default_safe_word else None
 
-    def _hash(self, word: str) -> str:
+    def _hash(self, pseudonym: str, word: str) -> str:
+        """A person's own safe word, hashed with who they are: two people who chose the same
+        word do not have the same hash (nor does one word tried against the key fit them all)."""
+        return self._crypto.pseudonym(f"safe-word:{pseudonym}", normalized_word(word))
+
+    def _shared_hash(self, word: str) -> str:
+        """The same for everyone: the organisation's word, and own words set before hashes
+        were per person (they still match until the person sets a word again; the word itself
+        was never kept, so they cannot be re-hashed without it)."""
         return self._crypto.pseudonym("safe-word", normalized_word(word))
 
     # --- message ids for quick exit -------------------------------------------------------
@@ -86,21 +94,24 @@ class Privacy:
                 session.add(Profile(pseudonym=pseudonym, updated_at=utcnow()))
                 session.flush()
             session.execute(update(Profile).where(Profile.pseudonym == pseudonym)
-                            .values(safe_word=self._hash(word)))
+                            .values(safe_word=self._hash(pseudonym, word)))
 
     def _is_safe_word(self, pseudonym: str, text: str) -> bool:
         with Session(self._engine) as session:
             own = session.execute(select(Profile.safe_word).where(
                 Profile.pseudonym == pseudonym)).scalar_one_or_none()
-        return self.matches_safe_word(text, own)
+        return self.matches_safe_word(pseudonym, text, own)
 
-    def matches_safe_word(self, text: str, own: str | None) -> bool:
-        """Whether text is the safe word, given the hash of the person's own (None: the
-        default, if any). No database: the caller has read their profile already. A safe word
-        is a word or two, never a whole message."""
+    def matches_safe_word(self, pseudonym: str, text: str, own: str | None) -> bool:
+        """Whether text is the safe word of this person, given the hash of their own (None:
+        the default, if any). No database: the caller has read their profile already. A safe
+        word is a word or two, never a whole message."""
         if len(text) > 40 or not normalized_word(text):
             return False
-        return self._hash(text) in {own, self._default} - {None}
+        shared = self._shared_hash(text)
+        if own is not None and own in (self._hash(pseudonym, text), shared):
+            return True
+        return self._default is not None and shared == self._default
 
     async def set_safe_word(self, pseudonym: str, word: str) -> None:
         await asyncio.to_thread(self._set_safe_word, pseudonym, word)

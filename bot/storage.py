@@ -14,9 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import QueuePool
 
-from encryption.columns import EncryptedText
+from encryption.columns import EncryptedText, bind_rows
 
 Base = declarative_base()
+bind_rows(Base)  # encrypted values bound to their row (encryption/columns.py)
 
 
 def utcnow() -> datetime:
@@ -44,7 +45,7 @@ class Conversation(Base):
     __tablename__ = "conversations"
 
     pseudonym = Column(String(64), primary_key=True)
-    tracker = Column(EncryptedText("conversations.tracker"), nullable=False)
+    tracker = Column(EncryptedText("conversations.tracker", row_key="pseudonym"), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

@@ -26,8 +26,8 @@ class Caseworker(Base):
 
     id = Column(Integer, primary_key=True)
     user_hash = Column(String(64), nullable=False, unique=True)  # keyed hash of the Telegram id
-    user_id = Column(EncryptedText("desk_caseworkers.user_id"), nullable=False)
-    name = Column(EncryptedText("desk_caseworkers.name"), nullable=False)
+    user_id = Column(EncryptedText("desk_caseworkers.user_id", row_key="user_hash"), nullable=False)
+    name = Column(EncryptedText("desk_caseworkers.name", row_key="user_hash"), nullable=False)
     languages = Column(String(64), nullable=False)  # "es,en": routing order
     organization = Column(String(120))
     role = Column(String(16), nullable=False, default="caseworker")
@@ -41,10 +41,10 @@ class Case(Base):
 
     id = Column(Integer, primary_key=True)  # the case number caseworkers see
     survivor = Column(String(64), index=True)  # pseudonym; NULL once erased
-    survivor_chat = Column(EncryptedText("desk_cases.survivor_chat"))
+    survivor_chat = Column(EncryptedText("desk_cases.survivor_chat", row_key="survivor"))
     language = Column(String(8), nullable=False)
     # What the survivor approved to share first: {"need": ..., "area": ...}; NULL = nothing.
-    summary = Column(EncryptedJSON("desk_cases.summary"))
+    summary = Column(EncryptedJSON("desk_cases.summary", row_key="survivor"))
     status = Column(String(16), nullable=False, index=True)
     caseworker_id = Column(Integer, ForeignKey("desk_caseworkers.id", ondelete="SET NULL"))
     urgent = Column(Boolean, nullable=False, default=False, server_default=false())
@@ -81,7 +81,7 @@ class CaseMessage(Base):
                      index=True)
     author = Column(String(12), nullable=False)  # "survivor", "caseworker", "note"
     caseworker_id = Column(Integer)
-    body = Column(EncryptedText("desk_case_messages.body"), nullable=False)
+    body = Column(EncryptedText("desk_case_messages.body", row_key="case_id"), nullable=False)
     source_key = Column(String(64), unique=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
 
@@ -96,10 +96,10 @@ class Outbox(Base):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id = Column(Integer, primary_key=True)
-    chat = Column(EncryptedText("desk_outbox.chat"), nullable=False)
+    chat = Column(EncryptedText("desk_outbox.chat", row_key="chat_hash"), nullable=False)
     chat_hash = Column(String(64), nullable=False, index=True)  # to erase a survivor's rows
     language = Column(String(8), nullable=False)
-    message = Column(EncryptedJSON("desk_outbox.message"), nullable=False)
+    message = Column(EncryptedJSON("desk_outbox.message", row_key="chat_hash"), nullable=False)
     case_id = Column(Integer, index=True)  # the case it is about: erased with the case
     is_notice = Column(Boolean, nullable=False, default=False, server_default=false())
     edit_message_id = Column(Integer)  # set: edit that message instead of sending a new one
@@ -114,7 +114,7 @@ class Notice(Base):
     id = Column(Integer, primary_key=True)
     case_id = Column(Integer, ForeignKey("desk_cases.id", ondelete="CASCADE"), nullable=False,
                      index=True)
-    chat = Column(EncryptedText("desk_notices.chat"), nullable=False)
+    chat = Column(EncryptedText("desk_notices.chat", row_key="chat_hash"), nullable=False)
     chat_hash = Column(String(64), nullable=False)
     language = Column(String(8), nullable=False)
     message_id = Column(Integer, nullable=False)

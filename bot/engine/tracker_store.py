@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.recent_turns import events_to_store
 from bot.storage import Conversation, retrying_when_locked, utcnow
+from encryption.columns import RowBound
 from services_directory.geo import coarse_point
 
 
@@ -86,7 +87,8 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
         serialised = json.dumps(scrub_shared_locations(dialogue.as_dict()))
 
         def save() -> None:  # an update, or an insert the first time (no read first)
-            values = {"who": tracker.sender_id, "new_tracker": serialised, "at": utcnow()}
+            values = {"who": tracker.sender_id, "at": utcnow(),
+                      "new_tracker": RowBound(serialised, tracker.sender_id)}
             with self._engine.begin() as connection:
                 if not connection.execute(_UPDATE, values).rowcount:
                     connection.execute(_INSERT, values)
