@@ -119,6 +119,7 @@ def release(session: Session, case: Case, by: int | None) -> None:
     case.status, case.caseworker_id, case.queued_at = WAITING, None, utcnow()
     case.widened_at = case.escalated_at = None
     event(session, case, "released", by)
+    _nobody_writes_to(session, case)
 
 
 def transfer(session: Session, case: Case, to: Member, by: int) -> None:
@@ -126,13 +127,18 @@ def transfer(session: Session, case: Case, to: Member, by: int) -> None:
     chooses it (their own case stays where they were writing)."""
     case.caseworker_id, case.last_activity_at, case.reminded_at = to.id, utcnow(), None
     event(session, case, f"transferred:{to.id}", by)
-    session.execute(update(Caseworker).where(Caseworker.active_case_id == case.id)
-                    .values(active_case_id=None))
+    _nobody_writes_to(session, case)
 
 
 def close(session: Session, case: Case, reason: str, by: int | None = None) -> None:
     case.status, case.close_reason = CLOSED, reason
     event(session, case, f"closed:{reason}", by)
+    _nobody_writes_to(session, case)
+
+
+def _nobody_writes_to(session: Session, case: Case) -> None:
+    """Whoever was writing in this case now writes nowhere: a pen left on it would come back
+    to life if the case came back to them (transferred back, claimed again)."""
     session.execute(update(Caseworker).where(Caseworker.active_case_id == case.id)
                     .values(active_case_id=None))
 
