@@ -63,12 +63,32 @@ def opened_case(title: Callable[[Callable[[str], str]], str]) -> Renderer:
                   "note": "📝 " + _("Note")}
         lines += _recent_history(message.get("history") or [], labels)
         if message.get("status") == "claimed":
-            lines += ["", _("What you write here now goes to this person. /note TEXT keeps a "
-                            "private note, /release puts the case back in the queue, /close "
-                            "ends the chat.")]
+            lines += ["", *_where_messages_go(message, texts)]
         return Reply("\n".join(lines))
 
     return render_case
+
+
+def _where_messages_go(message: dict[str, Any], texts: Texts) -> list[str]:
+    """Under an open case: whether what they type now goes to it, and if not, where."""
+    _ = texts.gettext
+    case = message["case"]
+    if message.get("pen") == case:
+        return [_("What you write here now goes to this person. /note TEXT keeps a private "
+                  "note, /release puts the case back in the queue, /close ends the chat.")]
+    lines = []
+    if message.get("mine"):
+        lines.append(_("Case #%(case)d is now yours — /case %(case)d to write there.") % {
+            "case": case})
+    return [*lines, pen_line(message.get("pen"), texts)]
+
+
+def pen_line(pen: int | None, texts: Texts) -> str:
+    """Where a caseworker's typed messages go now; said whenever that may have changed."""
+    if pen is None:
+        return "✍️ " + texts.gettext("Your messages go to no one until you choose a case: "
+                                     "/cases")
+    return "✍️ " + texts.gettext("Your messages still go to case #%(pen)d.") % {"pen": pen}
 
 
 HISTORY_UNITS = 2800  # a case card's history, newest first, within one Telegram message
@@ -89,17 +109,41 @@ def _recent_history(history: list[dict[str, Any]], labels: dict[str, str]) -> li
     return lines[::-1]
 
 
+QUEUE_UNITS, WITH_CASEWORKERS_UNITS = 2600, 1000  # together well within Telegram's 4096
+
+
 def queue(message: dict[str, Any], texts: Texts) -> Reply:
+    """The first waiting cases as they will be taken, then "… and K more": one message, however
+    long the queue (the desk gives at most the first few and the count)."""
     _ = texts.gettext
     waiting = message["cases"]
-    lines = [_("Waiting: %(count)d") % {"count": len(waiting)}] if waiting else [
-        _("Nobody is waiting.")]
-    lines += [case_card(card, texts) for card in waiting]
+    total = message.get("waiting", len(waiting))
+    lines = [_("Waiting: %(count)d") % {"count": total}] if total else [_("Nobody is waiting.")]
+    listed = _fitting([case_card(card, texts) for card in waiting], total, QUEUE_UNITS, texts)
+    lines += listed
     if message.get("claimed"):
         lines += ["", _("With caseworkers:")]
-        lines += [f"<b>#{c['case']}</b> · {isolate(c.get('by') or '?')}"
-                  for c in message["claimed"]]
-    return Reply("\n".join(lines), tuple(_claim_button(c["case"], texts) for c in waiting[:8]))
+        lines += _fitting([f"<b>#{c['case']}</b> · {isolate(c.get('by') or '?')}"
+                           for c in message["claimed"]],
+                          message.get("claimed_total", len(message["claimed"])),
+                          WITH_CASEWORKERS_UNITS, texts)
+    shown = waiting[:min(8, len(listed))]
+    return Reply("\n".join(lines), tuple(_claim_button(c["case"], texts) for c in shown))
+
+
+def _fitting(items: list[str], total: int, room: int, texts: Texts) -> list[str]:
+    """The first items that fit in `room` UTF-16 units, then "… and K more" for the rest of
+    the `total`."""
+    kept: list[str] = []
+    for item in items:
+        room -= utf16_units(item) + 1
+        if room < 0:
+            break
+        kept.append(item)
+    if (more := total - len(kept)) > 0:
+        kept.append(texts.ngettext("… and %(count)d more case", "… and %(count)d more cases",
+                                   more) % {"count": more})
+    return kept
 
 
 def my_cases(message: dict[str, Any], texts: Texts) -> Reply:
@@ -116,12 +160,17 @@ def my_cases(message: dict[str, Any], texts: Texts) -> Reply:
 
 def transfer_choose(message: dict[str, Any], texts: Texts) -> Reply:
     _ = texts.gettext
-    if not message["colleagues"]:
-        return Reply(_("Nobody else is on duty to take case #%(case)d.") % {
-            "case": message["case"]})
-    text = _("Who should take case #%(case)d?") % {"case": message["case"]}
+    lead = []
+    if message.get("off_duty"):
+        lead.append(_("%(name)s is off duty: the person would be left waiting. Case #%(case)d "
+                      "has not moved.") % {"name": isolate(message["off_duty"]),
+                                           "case": message["case"]})
     if message.get("unknown"):
-        text = _("I don't know that caseworker.") + "\n" + text
+        lead.append(_("I don't know that caseworker."))
+    if not message["colleagues"]:
+        return Reply("\n".join([*lead, _("Nobody else is on duty to take case #%(case)d.") % {
+            "case": message["case"]}]))
+    text = "\n".join([*lead, _("Who should take case #%(case)d?") % {"case": message["case"]}])
     return Reply(text, tuple(
         (Button(m["name"], f"desk:transfer:{message['case']}:{m['id']}"),)
         for m in message["colleagues"]))
@@ -170,6 +219,22 @@ def _line(text_of: Callable[[Callable[[str], str]], str]) -> Renderer:
     return render_line
 
 
+def _ended(text_of: Callable[[Callable[[str], str]], str]) -> Renderer:
+    """A case ended or left the caseworker: what happened, then where their messages go now."""
+    render_what = _line(text_of)
+
+    def render_ended(message: dict[str, Any], texts: Texts) -> Reply:
+        return _with_pen(message, texts, render_what(message, texts).text)
+
+    return render_ended
+
+
+def _with_pen(message: dict[str, Any], texts: Texts, text: str) -> Reply:
+    if "pen" in message:
+        text += "\n" + pen_line(message["pen"], texts)
+    return Reply(text)
+
+
 def relay(message: dict[str, Any], texts: Texts) -> Reply:
     if message.get("urgent"):
         label = "⚠️ " + texts.gettext("#%(case)d may be in danger now") % message
@@ -205,27 +270,31 @@ CASEWORKER_RENDERERS: dict[str, Renderer] = {
     "desk_case_taken": _line(lambda _: _("Case #%(case)d was taken by %(by)s.")),
     "desk_case_gone": _line(lambda _: _("Case #%(case)d is no longer waiting.")),
     "desk_claim_lost": _line(lambda _: _("Case #%(case)d was already taken by %(by)s.")),
-    "desk_survivor_left": _line(lambda _: _("The person in case #%(case)d ended the chat.")),
-    "desk_survivor_exited": _line(lambda _: _(
+    "desk_survivor_left": _ended(lambda _: _("The person in case #%(case)d ended the chat.")),
+    "desk_survivor_exited": _ended(lambda _: _(
         "The person in case #%(case)d used quick exit: the chat is gone from their phone. The "
         "case is closed; do not write to them unless they write again.")),
     "desk_safe_word": lambda m, t: Reply("⚠️ " + t.gettext(
         "Case #%(case)d: the person sent their safe word. They may not be alone or safe. They "
         "saw a harmless reply; write nothing that shows what this chat is about.") % m),
-    "desk_erased": _line(lambda _: _("Case #%(case)d was erased by the survivor.")),
-    "desk_case_expired": lambda m, t: Reply(t.ngettext(
+    "desk_erased": _ended(lambda _: _("Case #%(case)d was erased by the survivor.")),
+    "desk_case_expired": lambda m, t: _with_pen(m, t, t.ngettext(
         "Case #%(case)d was closed after %(days)d day without activity. Its messages, notes "
         "and summary were erased.", "Case #%(case)d was closed after %(days)d days without "
         "activity. Its messages, notes and summary were erased.", m["days"]) % m),
     "desk_note_saved": _line(lambda _: _(
         "Note saved to case #%(case)d. Only caseworkers can see it.")),
-    "desk_released": _line(lambda _: _("Case #%(case)d is back in the queue.")),
-    "desk_closed": _line(lambda _: _("Case #%(case)d is closed. The person is back with the "
+    "desk_released": _ended(lambda _: _("Case #%(case)d is back in the queue.")),
+    "desk_closed": _ended(lambda _: _("Case #%(case)d is closed. The person is back with the "
                                      "bot.")),
-    "desk_transferred_out": _line(lambda _: _("Case #%(case)d is now with %(to)s.")),
+    "desk_transferred_out": _ended(lambda _: _("Case #%(case)d is now with %(to)s.")),
+    "desk_transferred_away": _ended(lambda _: _("%(by)s passed case #%(case)d to %(to)s.")),
+    "desk_closed_by": _ended(lambda _: _("%(by)s closed case #%(case)d. The person is back with "
+                                         "the bot.")),
     "desk_no_active": _line(lambda _: _(
-        "You have no open case to send this to. /queue shows who is waiting, /cases your "
-        "open cases.")),
+        "Choose a case first: /cases shows your open cases, /queue who is waiting.")),
+    "desk_not_sent": lambda m, t: Reply("✋ " + t.gettext("Not sent to anyone.") + "\n" + t.gettext(
+        "Choose a case first: /cases shows your open cases, /queue who is waiting.")),
     "desk_unknown_case": _line(lambda _: _("There is no case %(case)s that you can open.")),
     "desk_text_only": _line(lambda _: _(
         "Only text messages are passed on. Photos, voice messages, files and locations are "

@@ -27,6 +27,8 @@ def _privacy(message: dict[str, Any], texts: Texts) -> Reply:
         _("I never keep your name, your username, your phone number or where you are exactly "
           "(only the area)."),
         _("/forget erases all of it now. /exit deletes this chat from your phone."),
+        _("Messages already delivered to a caseworker stay in their Telegram chat: /forget "
+          "cannot erase them from there."),
     ]), main_menu_buttons(_))
 
 

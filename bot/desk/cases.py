@@ -83,13 +83,21 @@ def position(session: Session, case: Case) -> int:
     return ahead + 1
 
 
-def waiting(session: Session) -> list[Case]:
+def waiting(session: Session, limit: int | None = None) -> list[Case]:
+    """Waiting cases in the order they are taken: urgent first, then the longest waiting."""
     return list(session.execute(select(Case).where(Case.status == WAITING)
-                                .order_by(Case.urgent.desc(), Case.queued_at)).scalars())
+                                .order_by(Case.urgent.desc(), Case.queued_at, Case.id)
+                                .limit(limit)).scalars())
 
 
-def open_cases(session: Session, caseworker_id: int | None = None) -> list[Case]:
-    query = select(Case).where(Case.status == CLAIMED).order_by(Case.id)
+def count(session: Session, status: str) -> int:
+    return session.execute(select(func.count()).select_from(Case).where(
+        Case.status == status)).scalar_one()
+
+
+def open_cases(session: Session, caseworker_id: int | None = None,
+               limit: int | None = None) -> list[Case]:
+    query = select(Case).where(Case.status == CLAIMED).order_by(Case.id).limit(limit)
     if caseworker_id is not None:
         query = query.where(Case.caseworker_id == caseworker_id)
     return list(session.execute(query).scalars())
@@ -111,16 +119,26 @@ def release(session: Session, case: Case, by: int | None) -> None:
     case.status, case.caseworker_id, case.queued_at = WAITING, None, utcnow()
     case.widened_at = case.escalated_at = None
     event(session, case, "released", by)
+    _nobody_writes_to(session, case)
 
 
 def transfer(session: Session, case: Case, to: Member, by: int) -> None:
+    """The case changes hands; nobody's typed messages go to it until its new caseworker
+    chooses it (their own case stays where they were writing)."""
     case.caseworker_id, case.last_activity_at, case.reminded_at = to.id, utcnow(), None
     event(session, case, f"transferred:{to.id}", by)
+    _nobody_writes_to(session, case)
 
 
 def close(session: Session, case: Case, reason: str, by: int | None = None) -> None:
     case.status, case.close_reason = CLOSED, reason
     event(session, case, f"closed:{reason}", by)
+    _nobody_writes_to(session, case)
+
+
+def _nobody_writes_to(session: Session, case: Case) -> None:
+    """Whoever was writing in this case now writes nowhere: a pen left on it would come back
+    to life if the case came back to them (transferred back, claimed again)."""
     session.execute(update(Caseworker).where(Caseworker.active_case_id == case.id)
                     .values(active_case_id=None))
 
@@ -154,6 +172,17 @@ def messages(session: Session, case: Case, limit: int = 20) -> list[CaseMessage]
     return list(reversed(list(rows)))
 
 
+def active_case_of(session: Session, caseworker_id: int) -> int | None:
+    """The case a caseworker's typed messages go to now (their "pen"), or None: the case they
+    chose with /case or /claim, while it is still theirs and open."""
+    chosen = session.execute(select(Caseworker.active_case_id).where(
+        Caseworker.id == caseworker_id)).scalar_one_or_none()
+    case = session.get(Case, chosen) if chosen else None
+    if case is None or case.status != CLAIMED or case.caseworker_id != caseworker_id:
+        return None
+    return case.id
+
+
 def caseworker(session: Session, caseworker_id: int | None) -> Member | None:
     row = session.get(Caseworker, caseworker_id) if caseworker_id else None
     return member(row) if row else None
@@ -172,6 +201,10 @@ def with_role(session: Session, roles: tuple[str, ...]) -> list[Member]:
 def send(session: Session, chat: int | str, chat_hash: str, language: str,
          message: dict[str, Any], case: Case | None = None, is_notice: bool = False,
          edit_message_id: int | None = None) -> None:
+    """Queue a message for a chat. One that carries a survivor's words ("text", "history")
+    must name their case, or erasing the case would leave it behind."""
+    if case is None and ("text" in message or "history" in message):
+        raise ValueError(f"{message.get('message')}: a survivor's words without their case")
     session.info[OUTBOX_WRITTEN] = True
     session.add(Outbox(chat=str(chat), chat_hash=chat_hash, language=language, message=message,
                        case_id=case.id if case else None, is_notice=is_notice,

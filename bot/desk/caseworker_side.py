@@ -1,6 +1,11 @@
 """The caseworker's side of the desk: duty, queue, claim, relay, notes, transfer, release,
 close. Every command checks the sender's role; replies are messages for the caseworker,
-and what the survivor or colleagues must learn goes to the outbox in the same transaction."""
+and what the survivor or colleagues must learn goes to the outbox in the same transaction.
+
+A caseworker's "pen" (active_case_id) is the case their typed messages go to. Only their own
+choice moves it (/case, or /claim while they have none): a transfer, a claim while they are
+writing in another case, or a colleague's action never does. When their case ends the pen
+goes nowhere, and every message that ends or adds a case tells them where it is ("pen")."""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.desk import cases, routing
-from bot.desk.models import CLAIMED, Case
+from bot.desk.models import CLAIMED, WAITING, Case
 from bot.desk.roster import Member, set_active_case, set_duty
 
 Message = dict[str, Any]
+
+LISTED = 20  # cases /queue lists by name; the rest are counted ("and 480 more")
 
 
 def duty(session: Session, me: Member, arg: str) -> list[Message]:
@@ -27,12 +34,16 @@ def duty(session: Session, me: Member, arg: str) -> list[Message]:
 
 
 def queue(session: Session, me: Member, arg: str = "") -> Message:
-    waiting = [routing.case_card(c) for c in cases.waiting(session)]
-    claimed = []
+    """The first waiting cases (urgent first, then the longest waiting) and how many there
+    are; for supervisors also the first cases with caseworkers."""
+    waiting = [routing.case_card(c) for c in cases.waiting(session, LISTED)]
+    message = {"message": "desk_queue", "cases": waiting, "waiting": cases.count(session, WAITING),
+               "claimed": []}
     if me.can("supervisor"):
-        claimed = [{**routing.case_card(c), "by": _name(session, c)}
-                   for c in cases.open_cases(session)]
-    return {"message": "desk_queue", "cases": waiting, "claimed": claimed}
+        message["claimed"] = [{**routing.case_card(c), "by": _name(session, c)}
+                              for c in cases.open_cases(session, limit=LISTED)]
+        message["claimed_total"] = cases.count(session, CLAIMED)
+    return message
 
 
 def claim(session: Session, me: Member, arg: str) -> list[Message]:
@@ -48,17 +59,19 @@ def claim(session: Session, me: Member, arg: str) -> list[Message]:
     if not cases.claim(session, case.id, me):
         session.refresh(case)
         return [{"message": "desk_claim_lost", "case": case.id, "by": _name(session, case)}]
-    set_active_case(session, me.id, case.id)
+    if cases.active_case_of(session, me.id) is None:  # writing in another case: it stays there
+        set_active_case(session, me.id, case.id)
     routing.retire_notices(session, case, {"message": "desk_case_taken", "case": case.id,
                                            "by": me.name})
     routing.to_survivor(session, case, {"message": "handoff_claimed", "name": me.name})
-    return [_opened(session, case, "desk_claimed")]
+    return [_opened(session, me, case, "desk_claimed")]
 
 
 def relay(session: Session, me: Member, text: str) -> list[Message]:
+    """What a caseworker types goes to the case they chose, or to nobody."""
     case = _active(session, me)
     if case is None:
-        return [{"message": "desk_no_active"}]
+        return [{"message": "desk_not_sent"}]
     cases.add_message(session, case, "caseworker", text, caseworker_id=me.id)
     routing.to_survivor(session, case, {"message": "handoff_relay", "name": me.name,
                                         "text": text})
@@ -83,7 +96,7 @@ def release(session: Session, me: Member, arg: str) -> list[Message]:
     set_active_case(session, me.id, None)
     routing.to_survivor(session, case, {"message": "handoff_released"})
     routing.notify_new_case(session, case, everyone=True, besides=me.id)
-    return [{"message": "desk_released", "case": case.id}]
+    return [{"message": "desk_released", "case": case.id, "pen": None}]
 
 
 def close(session: Session, me: Member, arg: str) -> list[Message]:
@@ -92,7 +105,12 @@ def close(session: Session, me: Member, arg: str) -> list[Message]:
         return [{"message": "desk_no_active"}]
     cases.close(session, case, "caseworker", me.id)
     routing.to_survivor(session, case, {"message": "handoff_closed"})
-    return [{"message": "desk_closed", "case": case.id}]
+    owner = cases.caseworker(session, case.caseworker_id)
+    if owner is not None and owner.id != me.id:
+        routing.tell_case_ended(session, owner, case, {"message": "desk_closed_by",
+                                                       "by": me.name})
+    return [{"message": "desk_closed", "case": case.id,
+             "pen": cases.active_case_of(session, me.id)}]
 
 
 def transfer(session: Session, me: Member, arg: str) -> list[Message]:
@@ -103,23 +121,28 @@ def transfer(session: Session, me: Member, arg: str) -> list[Message]:
         return [{"message": "desk_no_active"}]
     colleagues = [m for m in cases.on_duty(session) if m.id != case.caseworker_id]
     to = _colleague(session, target.strip()) if target.strip() else None
-    if to is None or to.id == case.caseworker_id:
-        return [{"message": "desk_transfer_choose", "case": case.id, "unknown": bool(target),
+    if to is None or to.id == case.caseworker_id or not to.on_duty:
+        # Off duty: the case would sit with someone not working while the person waits.
+        return [{"message": "desk_transfer_choose", "case": case.id,
+                 "unknown": bool(target) and to is None,
+                 "off_duty": to.name if to is not None and not to.on_duty else None,
                  "colleagues": [{"id": m.id, "name": m.name} for m in colleagues]}]
-    previous = case.caseworker_id
+    previous = cases.caseworker(session, case.caseworker_id)
     cases.transfer(session, case, to, me.id)
-    if previous:
-        set_active_case(session, previous, None)
-    set_active_case(session, to.id, case.id)
-    routing.to_caseworker(session, to, {**_opened(session, case, "desk_transferred_in"),
-                                        "by": me.name})
+    if previous is not None and previous.id != me.id:
+        routing.tell_case_ended(session, previous, case, {"message": "desk_transferred_away",
+                                                          "by": me.name, "to": to.name})
+    routing.to_caseworker(session, to, {**_opened(session, to, case, "desk_transferred_in"),
+                                        "by": me.name}, case)
     routing.to_survivor(session, case, {"message": "handoff_transferred", "name": to.name})
-    return [{"message": "desk_transferred_out", "case": case.id, "to": to.name}]
+    return [{"message": "desk_transferred_out", "case": case.id, "to": to.name,
+             "pen": cases.active_case_of(session, me.id)}]
 
 
 def my_cases(session: Session, me: Member, arg: str = "") -> list[Message]:
     mine = [routing.case_card(c) for c in cases.open_cases(session, me.id)]
-    return [{"message": "desk_cases", "cases": mine, "active": me.active_case_id}]
+    return [{"message": "desk_cases", "cases": mine,
+             "active": cases.active_case_of(session, me.id)}]
 
 
 def switch(session: Session, me: Member, arg: str) -> list[Message]:
@@ -129,7 +152,7 @@ def switch(session: Session, me: Member, arg: str) -> list[Message]:
         return [{"message": "desk_unknown_case", "case": arg}]
     if case.caseworker_id == me.id and case.status == CLAIMED:
         set_active_case(session, me.id, case.id)
-    return [_opened(session, case, "desk_case")]
+    return [_opened(session, me, case, "desk_case")]
 
 
 def help_(session: Session, me: Member, arg: str = "") -> list[Message]:
@@ -144,11 +167,14 @@ def roster(session: Session, me: Member, arg: str = "") -> list[Message]:
          "on_duty": m.on_duty} for m in members]}]
 
 
-def _opened(session: Session, case: Case, key: str) -> Message:
-    """A case as its caseworker sees it: the card, then the latest messages and notes."""
+def _opened(session: Session, viewer: Member, case: Case, key: str) -> Message:
+    """A case as a caseworker sees it: the card, the latest messages and notes, whether it
+    is theirs and where their typed messages go now."""
     history = [{"author": m.author, "text": m.body} for m in cases.messages(session, case)]
     return {"message": key, **routing.case_card(case), "status": case.status,
-            "close_reason": case.close_reason, "history": history}
+            "close_reason": case.close_reason, "history": history,
+            "mine": case.caseworker_id == viewer.id,
+            "pen": cases.active_case_of(session, viewer.id)}
 
 
 def _active(session: Session, me: Member) -> Case | None:

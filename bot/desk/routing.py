@@ -44,6 +44,15 @@ def to_caseworker(session: Session, to: Member, message: dict[str, Any], case: C
                edit_message_id)
 
 
+def tell_case_ended(session: Session, worker: Member, case: Case, message: dict[str, Any]
+                    ) -> None:
+    """A caseworker learns that a case of theirs ended or left them, and where their typed
+    messages go now: still to the case they chose, or to no one until they choose one."""
+    pen = cases.active_case_of(session, worker.id)
+    to_caseworker(session, worker, {**message, "case": case.id,
+                                    "pen": None if pen == case.id else pen})
+
+
 def to_survivor(session: Session, case: Case, message: dict[str, Any]) -> None:
     if case.survivor_chat is None:  # erased
         return

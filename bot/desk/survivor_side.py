@@ -138,6 +138,6 @@ def erase(session: Session, survivor: str) -> None:
 def _leave(session: Session, case: Case, key: str) -> None:
     """Whoever was dealing with the case learns that the survivor has gone."""
     if case.status == CLAIMED and (worker := cases.caseworker(session, case.caseworker_id)):
-        routing.to_caseworker(session, worker, {"message": key, "case": case.id})
+        routing.tell_case_ended(session, worker, case, {"message": key})
     elif case.status == WAITING:
         routing.retire_notices(session, case, {"message": "desk_case_gone", "case": case.id})

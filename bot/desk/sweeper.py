@@ -70,9 +70,8 @@ def expire(session: Session, before: datetime, now: datetime) -> int:
         cases.close(session, case, "expired")
         session.execute(delete(Outbox).where(Outbox.case_id == case.id))  # e.g. a reminder
         if worker:
-            routing.to_caseworker(session, worker, {"message": "desk_case_expired",
-                                                    "case": case.id,
-                                                    "days": (now - quiet_since).days}, case)
+            routing.tell_case_ended(session, worker, case, {"message": "desk_case_expired",
+                                                            "days": (now - quiet_since).days})
         expired += 1
     return expired
 

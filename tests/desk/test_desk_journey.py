@@ -65,10 +65,11 @@ async def test_two_survivors_two_caseworkers(desk: Desk, fake_telegram):
     other = samir if winner is maria else maria
     [joined] = await fake_telegram.wait_for_bot_messages(ana)
     assert winner.first_name in joined["text"]
-    # Maria's notice no longer offers a claim.
-    await fake_telegram.wait_until(lambda: not has_button(
+    # Maria's notice no longer offers a claim, whoever won: it says who took the case.
+    assert await fake_telegram.wait_until(lambda: not has_button(
         next(m for m in fake_telegram.visible_messages(maria)
-             if m["message_id"] == notice["message_id"]), f"desk:claim:{ana_case}"))
+             if m["message_id"] == notice["message_id"]), f"desk:claim:{ana_case}")), (
+        fake_telegram.transcript(maria))
 
     # Relay both ways, clearly labelled.
     await desk.say(ana, "tengo miedo, no sé qué hacer", replies=0)
@@ -88,16 +89,22 @@ async def test_two_survivors_two_caseworkers(desk: Desk, fake_telegram):
     assert "asustada" not in "\n".join(m.get("text", "") for m in
                                        fake_telegram.visible_messages(ana))
 
-    # Transfer to the other caseworker, who sees the history and the note.
+    # Transfer to the other caseworker, who sees the history and the note; what they type
+    # goes to Ana only once they choose her case.
     [moved] = await desk.say(winner, f"/transfer {other.first_name}")
     assert other.first_name in moved["text"]
+    assert moved["text"].endswith(shown("desk_transferred_out", "en", case=ana_case,
+                                        to=other.first_name, pen=None).splitlines()[-1])
     [taken_over] = await fake_telegram.wait_for_bot_messages(other)
     assert "tengo miedo" in taken_over["text"] and "asustada" in taken_over["text"]
+    assert f"/case {ana_case} to write there" in taken_over["text"]
     [told_ana] = await fake_telegram.wait_for_bot_messages(ana)
     assert other.first_name in told_ana["text"]
     await desk.say(ana, "gracias", replies=0)
     [to_other] = await fake_telegram.wait_for_bot_messages(other)
     assert to_other["text"].endswith("gracias")
+    [chosen] = await desk.say(other, f"/case {ana_case}")
+    assert "What you write here now goes to this person" in chosen["text"]
 
     # Release: back in the queue, everyone on duty hears of it; then claimed again and closed.
     [released] = await desk.say(other, "/release")
@@ -180,7 +187,7 @@ async def test_only_the_roster_gets_the_desk_and_roles_are_checked(desk: Desk, f
     [listing] = await desk.say(admin, "/roster")
     assert "Tom" in listing["text"] and "Ada" in listing["text"]
     [nothing] = await desk.say(worker, "hello?")
-    assert nothing["text"] == shown("desk_no_active", "en")
+    assert nothing["text"] == shown("desk_not_sent", "en")
 
     # The desk writes to each caseworker in their first language.
     french = desk.caseworker("Luc", "fr,en")

@@ -73,7 +73,7 @@ async def test_forget_me_during_a_case_erases_it_everywhere(desk, passage):
     [done] = await desk.press(survivor, confirm, "forget:yes")
     assert done["text"] == shown("forgotten", "es")
     [told] = await desk.fake.wait_for_bot_messages(worker)
-    assert told["text"] == shown("desk_erased", "en", case=case)
+    assert told["text"] == shown("desk_erased", "en", case=case, pen=None)
 
     pseudonym = passage.pseudonym(type("P", (), {"chat_id": survivor.id})())
     with Session(desk.engine) as session:
@@ -86,7 +86,7 @@ async def test_forget_me_during_a_case_erases_it_everywhere(desk, passage):
         assert session.get(Profile, pseudonym) is None
     # The caseworker's next words go nowhere, and they are told so.
     [nowhere] = await desk.say(worker, "¿sigues ahí?")
-    assert nowhere["text"] == shown("desk_no_active", "en")
+    assert nowhere["text"] == shown("desk_not_sent", "en")
 
 
 async def test_photos_are_not_relayed_either_way(desk):

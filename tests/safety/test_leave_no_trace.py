@@ -87,9 +87,9 @@ async def test_quick_exit_in_a_case_ends_it_politely(desk: Desk):
     await desk.say(survivor, "salir", replies=1)
     assert on_screen(desk.fake, survivor) == ["👍"]
     [told] = await desk.fake.wait_for_bot_messages(worker)
-    assert told["text"] == shown("desk_survivor_exited", "en", case=case)
+    assert told["text"] == shown("desk_survivor_exited", "en", case=case, pen=None)
     [nowhere] = await desk.say(worker, "¿estás ahí?")
-    assert nowhere["text"] == shown("desk_no_active", "en")
+    assert nowhere["text"] == shown("desk_not_sent", "en")
     assert on_screen(desk.fake, survivor) == ["👍"]  # nothing new appeared on their phone
 
 
