@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import Passage, Person
-from bot.rate_limit import rate_limit_for
+from bot.rate_limit import rate_limit_for, urgent_rate_limit_for
 from bot.render import Reply, render
 from bot.shared_work import chore_for
 from bot.storage import utcnow
@@ -249,7 +249,7 @@ def build_application(passage: Passage, token: str, base_url: str | None = None,
     application.bot_data["sweeper"] = chore_for(shared, f"{bot_prefix}sweep")
     application.bot_data["passage"] = passage
     # groups, odd updates and the per-person rate limit first
-    install_gate(application, rate_limit_for(redis_url))
+    install_gate(application, rate_limit_for(redis_url), urgent_rate_limit_for(redis_url))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.LOCATION, on_location))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_button))
