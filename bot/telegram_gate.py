@@ -63,7 +63,20 @@ def install_gate(application: Application, rate_limit: RateLimit | None = None,
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Return to let the update through; raise ApplicationHandlerStop to end it here."""
+    """Return to let the update through; raise ApplicationHandlerStop to end it here. A button
+    tap ended here is still answered, so the person's app stops waiting on it."""
+    try:
+        await _check(update, context)
+    except ApplicationHandlerStop:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError as error:
+                logger.warning("a held-back tap was not answered: %s", type(error).__name__)
+        raise
+
+
+async def _check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if (update.message is None and update.callback_query is None) or chat is None:
         raise ApplicationHandlerStop  # edited messages, channel posts, inline-only callbacks
