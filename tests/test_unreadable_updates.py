@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 from telegram.ext import Application
+from telegram.ext._utils import webhookhandler
 
 from bot import telegram_updates
 from bot.logging_setup import QUIET_LOGGERS
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.telegram_updates import MAX_WEBHOOK_BODY, SECRET_HEADER, unreadable_updates
+from bot.workers import spread_every_request
 from tests.e2e.expectations import shown
 
 PUBLIC = "https://passage.example.org"
@@ -100,7 +102,13 @@ async def test_the_webhook_skips_an_unreadable_update_and_logs_nothing_of_it(
     assert all(d.ok for d in fake_telegram.deliveries)  # nothing refused, so nothing sent again
 
 
-async def test_the_webhook_refuses_a_large_body_before_reading_it(fake_telegram, passage):
+@pytest.mark.parametrize("workers", [1, 3])
+async def test_the_webhook_refuses_a_large_body_before_reading_it(fake_telegram, passage,
+                                                                  workers, monkeypatch):
+    monkeypatch.setattr(webhookhandler, "HTTPServer", webhookhandler.HTTPServer)  # put back after
+    monkeypatch.setattr(webhookhandler, "TelegramHandler", webhookhandler.TelegramHandler)
+    if workers > 1:  # what `passage run --workers N` does in each worker
+        spread_every_request()
     port = _free_port()
     async with webhook_bot(fake_telegram, passage, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -116,6 +124,7 @@ async def test_the_webhook_refuses_a_large_body_before_reading_it(fake_telegram,
                 f"http://127.0.0.1:{port}/hook", data=body,
                 headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"}) as response:
             assert response.status == 200
+            assert response.headers.get("Connection") == ("close" if workers > 1 else None)
 
 
 async def test_the_webhook_secret_is_compared_in_constant_time(fake_telegram, passage,
