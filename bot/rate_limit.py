@@ -3,8 +3,13 @@
 Each person has a bucket of BURST messages that refills at REFILL_PER_SECOND. A message that
 finds the bucket empty is refused: the first refusal of a burst is answered once, politely
 (``SLOW_DOWN``); the rest of the burst is dropped in silence (``DROP``), so 100 messages in a
-second cost 100 cheap checks, not 100 NLU runs and 100 replies. The edge decides what to let
-through anyway (danger words).
+second cost 100 cheap checks, not 100 NLU runs and 100 replies.
+
+Danger and quick exit have a bucket of their own (``urgent_rate_limit_for``): URGENT_BURST at
+once, then one every URGENT_SECONDS. It is generous (someone in danger who keeps writing is
+fully answered, with the emergency numbers, at least every URGENT_SECONDS, never less than once
+a minute), and it is bounded: a message that merely looks like danger cannot buy one account
+unlimited understanding, writes, and the bot-wide send budget other people's replies need.
 
 Buckets live in this process's memory (``MemoryRateLimit``) or, with several bot processes,
 in Redis (``RedisRateLimit``: one small Lua script doing what ``MemoryRateLimit.check`` does,
@@ -23,6 +28,8 @@ from typing import Protocol
 
 BURST = 20  # at once: quick taps through menus, a few lines sent one by one, a pasted list
 REFILL_PER_SECOND = 1.0  # then one message a second: faster than anyone reads the answers
+URGENT_BURST = 10  # danger and quick exit: ten at once, whatever the ordinary bucket holds
+URGENT_SECONDS = 3.0  # then one every three seconds
 MAX_BUCKETS = 100_000  # past this, full buckets (equal to no bucket at all) are forgotten
 
 logger = logging.getLogger(__name__)
@@ -149,3 +156,11 @@ class RedisRateLimit:
 def rate_limit_for(redis_url: str | None) -> RateLimit:
     """Redis when several workers share the bot (PASSAGE_REDIS_URL), else this process."""
     return RedisRateLimit(redis_url) if redis_url else MemoryRateLimit()
+
+
+def urgent_rate_limit_for(redis_url: str | None) -> RateLimit:
+    """The bucket of danger and quick exit, beside the ordinary one (see the module's doc)."""
+    if redis_url:
+        return RedisRateLimit(redis_url, URGENT_BURST, 1 / URGENT_SECONDS,
+                              prefix="passage:rate:urgent:")
+    return MemoryRateLimit(URGENT_BURST, 1 / URGENT_SECONDS)

@@ -63,14 +63,14 @@ class ChatMessage(Base):
 
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite:///") or url.endswith(":memory:"):
-        return create_engine(url, future=True)
+        return create_engine(url, future=True, hide_parameters=True)
     Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # SQLAlchemy 1.4 opens a new SQLite connection per transaction (NullPool) and the last one
     # to close checkpoints the WAL: ~1.3 ms per small write. A pool of open connections and
     # synchronous=NORMAL (durable across a crash of the process in WAL mode; a power cut may
     # lose the last commits) make it ~0.06 ms (benchmarks/load.py's profile).
-    engine = create_engine(url, future=True, poolclass=QueuePool, pool_size=5,
-                           connect_args={"check_same_thread": False})
+    engine = create_engine(url, future=True, hide_parameters=True, poolclass=QueuePool,
+                           pool_size=5, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001

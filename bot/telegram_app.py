@@ -30,12 +30,13 @@ from telegram.ext import (
 )
 
 from bot.conversation import Passage, Person
-from bot.rate_limit import rate_limit_for
+from bot.rate_limit import rate_limit_for, urgent_rate_limit_for
 from bot.render import Reply, render
 from bot.shared_work import chore_for
 from bot.storage import utcnow
 from bot.telegram_gate import install_gate, person_of, telegram_rate_limiter
 from bot.telegram_request import AiohttpRequest
+from bot.telegram_updates import UpdatesRequest, guard_webhook_server
 from bot.update_order import LinedUpUpdates, PerChatOrder, RedisChatOrder
 
 logger = logging.getLogger(__name__)
@@ -238,18 +239,19 @@ def build_application(passage: Passage, token: str, base_url: str | None = None,
                .rate_limiter(telegram_rate_limiter(send_rate))
                .concurrent_updates(order)
                .request(AiohttpRequest())
-               .get_updates_request(AiohttpRequest(connection_pool_size=1))
+               .get_updates_request(UpdatesRequest(connection_pool_size=1))
                .post_init(start_desk).post_stop(stop_desk))
     if isinstance(order, RedisChatOrder):
         builder = builder.update_queue(LinedUpUpdates(order))
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
+    guard_webhook_server()
     application.bot_data["outbox"] = chore_for(shared, f"{bot_prefix}outbox")
     application.bot_data["sweeper"] = chore_for(shared, f"{bot_prefix}sweep")
     application.bot_data["passage"] = passage
     # groups, odd updates and the per-person rate limit first
-    install_gate(application, rate_limit_for(redis_url))
+    install_gate(application, rate_limit_for(redis_url), urgent_rate_limit_for(redis_url))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.LOCATION, on_location))
     application.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_button))

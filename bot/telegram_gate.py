@@ -3,8 +3,9 @@
 Passage is for private chats. In a group or supergroup it leaves at the first update it sees
 there, without a word in the group; channel posts, edited messages and any other update kind
 are ignored. In a private chat each person's messages and button taps go through a token
-bucket (``bot.rate_limit``); a refused one is answered once per burst with a polite line,
-except that anything that looks like danger, and quick exit, always go through.
+bucket (``bot.rate_limit``); a refused one is answered once per burst with a polite line.
+Anything that looks like danger, and quick exit, take from a bucket of their own instead, so a
+flood of ordinary messages never holds them back, and a flood of them is bounded too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bot.conversation import MAX_TEXT_CHARS, Person
 from bot.engine.safety_net import looks_like_emergency
 from bot.input_text import incoming_text
 from bot.privacy import is_exit_request
-from bot.rate_limit import MemoryRateLimit, RateLimit, Verdict
+from bot.rate_limit import RateLimit, Verdict, rate_limit_for, urgent_rate_limit_for
 from bot.render import render
 
 logger = logging.getLogger(__name__)
@@ -52,13 +53,30 @@ def person_of(update: Update) -> Person:
                   user.id if user else None)
 
 
-def install_gate(application: Application, rate_limit: RateLimit | None = None) -> None:
-    application.bot_data["rate_limit"] = rate_limit or MemoryRateLimit()
+def install_gate(application: Application, rate_limit: RateLimit | None = None,
+                 urgent_rate_limit: RateLimit | None = None) -> None:
+    """rate_limit: every person's ordinary bucket; urgent_rate_limit: their danger-and-exit one
+    (both in this process's memory unless given)."""
+    application.bot_data["rate_limit"] = rate_limit or rate_limit_for(None)
+    application.bot_data["urgent_rate_limit"] = urgent_rate_limit or urgent_rate_limit_for(None)
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Return to let the update through; raise ApplicationHandlerStop to end it here."""
+    """Return to let the update through; raise ApplicationHandlerStop to end it here. A button
+    tap ended here is still answered, so the person's app stops waiting on it."""
+    try:
+        await _check(update, context)
+    except ApplicationHandlerStop:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError as error:
+                logger.warning("a held-back tap was not answered: %s", type(error).__name__)
+        raise
+
+
+async def _check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if (update.message is None and update.callback_query is None) or chat is None:
         raise ApplicationHandlerStop  # edited messages, channel posts, inline-only callbacks
@@ -69,8 +87,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop
     passage = context.application.bot_data["passage"]
     person = person_of(update)
-    verdict = await context.application.bot_data["rate_limit"].check(passage.pseudonym(person))
-    if verdict is Verdict.ALLOW or _looks_like_danger(update) or _wants_out(update):
+    bucket = ("urgent_rate_limit" if _looks_like_danger(update) or _wants_out(update)
+              else "rate_limit")
+    verdict = await context.application.bot_data[bucket].check(passage.pseudonym(person))
+    if verdict is Verdict.ALLOW:
         return
     if update.message:  # held back, but quick exit must still be able to delete it
         await passage.remember_messages(person, [update.message.message_id])
@@ -85,7 +105,6 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _wants_out(update: Update) -> bool:
-    """Quick exit is never held back either."""
     if update.callback_query is not None:
         return update.callback_query.data == "exit"
     return is_exit_request(incoming_text(update.message.text or ""))

@@ -46,14 +46,10 @@ def spread_every_request() -> None:
     """Answer each webhook request on a connection of its own. The kernel spreads connections
     over the workers sharing a port, not requests: a client that keeps a few connections alive
     (Telegram, a proxy) would otherwise keep talking to the same worker. A new local TCP
-    connection costs far less than an unbalanced worker. PTB offers no setting for it: its
-    webhook server builds tornado's HTTPServer by this module-level name."""
-    import functools
+    connection costs far less than an unbalanced worker."""
+    from bot.telegram_updates import guard_webhook_server
 
-    from telegram.ext._utils import webhookhandler
-    from tornado.httpserver import HTTPServer
-
-    webhookhandler.HTTPServer = functools.partial(HTTPServer, no_keep_alive=True)
+    guard_webhook_server(one_request_per_connection=True)
 
 
 def workers_sharing() -> int:

@@ -208,6 +208,13 @@ class FakeBotAPI(OddUpdates, WebhookDelivering):
         await self._push_update("message", msg)
         return copy.deepcopy(msg)
 
+    async def send_unreadable_text(self, user: FakeUser, text: str) -> JSON:
+        """A text message with an entity today's library cannot parse (no offset, no length),
+        as a Bot API change could send it."""
+        msg = self._user_message(user, text=text)
+        await self._push_update("message", {**msg, "entities": [{"type": "bold"}]})
+        return copy.deepcopy(msg)
+
     async def send_content(self, user: FakeUser, **content: Any) -> JSON:
         """Any other kind of message: photo=[...], sticker={...}, voice={...}, contact={...}."""
         msg = self._user_message(user, **content)

@@ -1,5 +1,7 @@
 """Generated updates, good and hostile, through the real handlers of build_application against
-the strict fake Bot API: nothing raises, and Telegram would accept every call the bot makes.
+the strict fake Bot API: nothing raises, Telegram would accept every call the bot makes, every
+private message gets a reply or a rate-limit verdict, every button tap is answered, and nothing
+is sent to a group or channel (the bot only leaves them).
 
 Updates are handed to ``Application.process_update`` (no long polling) in batches that
 hypothesis draws (derandomized: the same updates every run). Texts make Rasa run, so they
@@ -22,7 +24,7 @@ from bot import telegram_app
 from bot.conversation import BUTTON_PAYLOADS, COMMANDS
 from bot.desk import roster
 from bot.desk.models import Case, CaseEvent, CaseMessage, Caseworker, Notice, Outbox
-from bot.rate_limit import MemoryRateLimit
+from bot.rate_limit import URGENT_BURST, URGENT_SECONDS, MemoryRateLimit, RateLimit, Verdict
 from bot.telegram_gate import telegram_rate_limiter
 
 UPDATES = int(os.environ.get("PASSAGE_FUZZ_UPDATES", "10000"))
@@ -80,6 +82,42 @@ updates = st.one_of(*[st.tuples(st.just(kind), users, data)
                       for kind, data, weight in WEIGHTED for _ in range(weight)])
 
 
+PRIVATE_MESSAGES = {"text", "command", "forward", "location", "content"}
+SENDING = {"sendmessage", "sendlocation", "editmessagetext", "editmessagereplymarkup"}
+
+
+class RecordedVerdicts:
+    """A rate limit that remembers every verdict it gave."""
+
+    def __init__(self, limit: RateLimit, verdicts: list[Verdict]) -> None:
+        self._limit, self._verdicts = limit, verdicts
+
+    async def check(self, key: str) -> Verdict:
+        verdict = await self._limit.check(key)
+        self._verdicts.append(verdict)
+        return verdict
+
+
+def _broken_promises(fake, kind: str, user, raw: dict, calls: list,  # noqa: ANN001
+                     verdicts: list[Verdict]) -> list[str]:
+    """What this update's handling broke of the promises in the module's docstring."""
+    broken = []
+    refused = any(verdict is not Verdict.ALLOW for verdict in verdicts)
+    replied = any(c.ok and c.method.lower() in SENDING and int(c.params["chat_id"]) == user.id
+                  for c in calls)
+    if kind in PRIVATE_MESSAGES and not (replied or refused):
+        broken.append(f"no reply and no verdict: {kind} {raw['message']}")
+    if kind == "button" and not fake._callback_queries[raw["callback_query"]["id"]]:
+        broken.append(f"tap not answered: {raw['callback_query']['data']!r}")
+    return broken
+
+
+def _to_groups_or_channels(calls: list) -> list[str]:
+    """Anything but leaving, addressed to a group or channel (negative chat ids)."""
+    return [f"{c.method} to chat {c.params['chat_id']}" for c in calls
+            if c.method.lower() != "leavechat" and int(c.params.get("chat_id", 1)) < 0]
+
+
 class Clock:
     """The rate limit's clock: 1/50 s per update, so a few bursts are refused."""
 
@@ -127,8 +165,12 @@ async def test_generated_updates_never_break_the_bot(fake_telegram, passage, dat
     _clean_desk(database)
     fake = fake_telegram
     application = telegram_app.build_application(passage, fake.token, fake.base_url)
-    application.bot_data["rate_limit"] = MemoryRateLimit(clock=Clock())
+    clock, verdicts = Clock(), []
+    application.bot_data["rate_limit"] = RecordedVerdicts(MemoryRateLimit(clock=clock), verdicts)
+    application.bot_data["urgent_rate_limit"] = RecordedVerdicts(
+        MemoryRateLimit(URGENT_BURST, 1 / URGENT_SECONDS, clock), verdicts)
     errors: list[BaseException] = []
+    broken: list[str] = []
 
     async def record(update: object, context) -> None:  # noqa: ANN001
         errors.append(context.error)
@@ -144,8 +186,11 @@ async def test_generated_updates_never_break_the_bot(fake_telegram, passage, dat
         for kind, who, data in batch:
             await _push(fake, people, kind, who, data)
             for raw in fake.take_updates():
+                calls, checks = len(fake.calls), len(verdicts)
                 await application.process_update(Update.de_json(raw, application.bot))
                 processed.append(kind)
+                broken.extend(_broken_promises(fake, kind, people[who], raw, fake.calls[calls:],
+                                               verdicts[checks:]))
         await telegram_app.deliver_outbox(application)
 
     @settings(max_examples=UPDATES // BATCH, derandomize=True, database=None, deadline=None,
@@ -155,6 +200,8 @@ async def test_generated_updates_never_break_the_bot(fake_telegram, passage, dat
         asyncio.run_coroutine_threadsafe(feed(batch), loop).result()
         assert errors == [], errors
         assert fake.rejected == [], fake.rejected[:3]
+        assert broken == [], broken[:3]
+        assert _to_groups_or_channels(fake.calls) == []
 
     started = time.monotonic()
     try:
@@ -165,4 +212,5 @@ async def test_generated_updates_never_break_the_bot(fake_telegram, passage, dat
     kinds = {kind: processed.count(kind) for kind in set(processed)}
     print(f"\n{len(processed)} updates in {time.monotonic() - started:.1f} s: {kinds}")
     assert len(processed) >= UPDATES
-    assert errors == [] and fake.rejected == []
+    assert errors == [] and fake.rejected == [] and broken == []
+    assert _to_groups_or_channels(fake.calls) == []

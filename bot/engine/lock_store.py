@@ -152,16 +152,28 @@ class AtomicRedisLockStore(RedisLockStore):
             await tickets(keys=[key], args=["give back", conversation_id, ticket])
 
 
+def without_credentials(url: str) -> str:
+    """The URL to show in a message: whatever stands before its last @ (user, password, even
+    a password with a / or an @ in it) becomes ***."""
+    before, at, after = url.rpartition("@")
+    if not at:
+        return url
+    scheme, slashes, _ = before.partition("//")
+    return f"{scheme}{slashes}***@{after}" if slashes else f"***@{after}"
+
+
 def redis_lock_store(url: str) -> AtomicRedisLockStore:
     """redis://[[user]:password@]host[:port][/db] (rediss:// for TLS); db 0 by default."""
     parts = urlsplit(url)
+    shown = without_credentials(url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise UsageError(f"PASSAGE_REDIS_URL must look like redis://host:6379/0, got {url!r}")
+        raise UsageError(f"PASSAGE_REDIS_URL must look like redis://host:6379/0, got {shown!r}")
     try:
         port = parts.port or 6379
         db = int(parts.path.strip("/") or 0)
     except ValueError:
-        raise UsageError(f"PASSAGE_REDIS_URL: not a port or database number in {url!r}") from None
+        raise UsageError(
+            f"PASSAGE_REDIS_URL: not a port or database number in {shown!r}") from None
     return AtomicRedisLockStore(
         url, host=parts.hostname, port=port, db=db,
         username=unquote(parts.username) if parts.username else None,

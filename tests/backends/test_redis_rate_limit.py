@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from bot.rate_limit import MemoryRateLimit, RedisRateLimit, Verdict, rate_limit_for
+from bot.rate_limit import (
+    BURST,
+    URGENT_BURST,
+    MemoryRateLimit,
+    RedisRateLimit,
+    Verdict,
+    rate_limit_for,
+    urgent_rate_limit_for,
+)
 
 
 class Clock:
@@ -45,3 +53,14 @@ async def test_without_redis_nobody_is_held_back():
     assert isinstance(limit, RedisRateLimit)
     assert [await limit.check("someone") for _ in range(30)] == [Verdict.ALLOW] * 30
     assert isinstance(rate_limit_for(None), MemoryRateLimit)
+
+
+async def test_danger_and_exit_have_their_own_bounded_bucket_in_redis(redis_url: str):
+    ordinary, urgent = rate_limit_for(redis_url), urgent_rate_limit_for(redis_url)
+    person = f"rate-{uuid.uuid4().hex}"
+    assert [await ordinary.check(person) for _ in range(BURST)] == [Verdict.ALLOW] * BURST
+    verdicts = [await urgent.check(person) for _ in range(150)]  # the ordinary one is empty
+    assert verdicts == ([Verdict.ALLOW] * URGENT_BURST + [Verdict.SLOW_DOWN]
+                        + [Verdict.DROP] * (149 - URGENT_BURST))
+    for limit in (ordinary, urgent):
+        await limit.close()
