@@ -92,11 +92,12 @@ def all_metadata() -> list:
     return [Base.metadata, keystore.metadata, *ALL_METADATA]
 
 
-def create_tables(engine: Engine) -> None:
-    """Create or upgrade every table through the migrations (migrations/)."""
+def create_tables(engine: Engine, key_file: Path | None = None) -> None:
+    """Create or upgrade every table through the migrations (migrations/); key_file: for a
+    migration that encrypts values already there."""
     from bot.migrations import upgrade
 
-    upgrade(engine)
+    upgrade(engine, key_file)
 
 
 T = TypeVar("T")
