@@ -89,11 +89,21 @@ def _write(table: str, columns: tuple[str, ...], kind: type, rows: list[Any],
             for at, row in enumerate(batch)])
 
 
+# A plain column whose name ends in "_id" was indexed; a ciphertext index finds nothing.
+_PLAIN_INDEXES = {"hsds_organization": ("tax_id",)}
+
+
 def _retype(table: str, columns: tuple[str, ...], old: type, new: type, using: str) -> None:
     with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in _PLAIN_INDEXES.get(table, ()):
+            if new is sa.LargeBinary:
+                batch_op.drop_index(f"ix_{table}_{column}")
         for column in columns:
             batch_op.alter_column(column, existing_type=old(), type_=new(),
                                   postgresql_using=using.format(column=column))
+        for column in _PLAIN_INDEXES.get(table, ()):
+            if new is sa.Text:
+                batch_op.create_index(f"ix_{table}_{column}", [column], unique=False)
 
 
 def _overwrite_freed_pages() -> None:

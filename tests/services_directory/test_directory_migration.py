@@ -8,9 +8,12 @@ import json
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.migrations import alembic_config
+from bot.storage import all_metadata
 from encryption import KeyFileError
 from services_directory.export import export_json
 from services_directory.importer import import_path
@@ -55,6 +58,11 @@ def test_names_are_encrypted_in_place_and_staff_see_the_same(older_directory, tm
     assert ORGANISATION.encode() not in raw and WEBSITE.encode() not in raw
     shown = json.loads(run_passage(home, "directory", "show", before[0]["id"]).stdout)
     assert shown["organization"]["name"] == before[0]["organization"]["name"]
+    with older_directory.engine.connect() as connection:  # the tables are the models' now
+        differences = compare_metadata(MigrationContext.configure(
+            connection, opts={"compare_type": True}), all_metadata())
+    assert [d for d in differences if d[0] != "remove_table"  # SQLite's own sqlite_sequence
+            or d[1].name != "sqlite_sequence"] == []
 
 
 def test_without_the_key_file_nothing_is_changed(older_directory):
