@@ -13,7 +13,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from bot.errors import UsageError
+from bot.errors import ModelNotFoundError, UsageError
 from bot.settings import PROJECT_ROOT
 
 DIALOGUES = PROJECT_ROOT / "dialogues"
@@ -80,6 +80,8 @@ def check_model_hash(model: Path) -> None:
     """Refuse (ModelHashMismatch, one line saying how to fix it) a model whose SHA-256 is not
     the one recorded beside it when it was trained."""
     model = Path(model)
+    if not model.is_file():
+        raise ModelNotFoundError(f"no trained model at {model} (train one with `passage train`)")
     hash_file = hash_file_of(model)
     try:
         recorded = hash_file.read_text(encoding="utf-8").split()[0].lower()
