@@ -75,11 +75,13 @@ def private_file(path: Path) -> Path:
     database file's mode."""
     path = Path(path)
     private_folder(path.parent)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for existing in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm",
                                                                          "-journal"))):
-        if existing.exists() and os.stat(existing).st_mode & 0o077:
-            os.chmod(existing, 0o600)
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: as it is
+            if os.stat(existing).st_mode & 0o077:
+                os.chmod(existing, 0o600)
     return path
 
 
