@@ -29,10 +29,11 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(VENV)/.in
 
 catalogs: $(MO_FILES)
 
-$(MODEL): $(DIALOGUES) $(VENV)/.installed
-	$(BIN)/passage train --out $@
+# `passage train` writes the model and its SHA-256 beside it; a model without one is refused.
+$(MODEL) $(MODEL).sha256 &: $(DIALOGUES) $(VENV)/.installed
+	$(BIN)/passage train --out $(MODEL)
 
-model: $(MODEL)
+model: $(MODEL) $(MODEL).sha256
 
 # The embedded default: a key file and the sample directory in SQLite (both idempotent).
 directory: install

@@ -23,7 +23,7 @@ def open_storage(settings: Settings) -> Engine:
 
     engine = make_engine(settings.database_url)
     MasterKey.load(settings.key_file)  # a missing or unreadable key file changes nothing
-    create_tables(engine)
+    create_tables(engine, settings.key_file)
     encryption.install(open_crypto(settings.key_file, engine))
     return engine
 

@@ -30,6 +30,7 @@ def _near(value: str) -> tuple[float, float]:
 def cmd_run(args: argparse.Namespace) -> None:
     from bot.bootstrap import build_passage, open_storage
     from bot.settings import Settings
+    from bot.training import check_model_hash
     from bot.workers import supervise, workers_sharing
 
     settings = Settings.from_env()
@@ -43,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             raise UsageError("several workers share conversations through Redis: "
                              "set PASSAGE_REDIS_URL")
         open_storage(settings)  # migrations once, before the workers race to them
+        check_model_hash(settings.model_path)  # refused once here, not once per worker
         raise SystemExit(supervise(args.workers))
     _serve(settings, build_passage(settings), workers_sharing())
 

@@ -251,6 +251,7 @@ def _write_nlu(examples: list[Example], names: dict[Example, str], path: Path) -
 def cross_validate(folds: int = 5, seed: int = 7) -> dict[str, Scores]:
     """Stratified by intent and language: every fold holds a share of each."""
     from bot.engine import load_agent, train_nlu
+    from bot.training import record_model_hash
 
     examples = training_examples()
     names = {e: (f"need_{e.need}" if e.need else e.intent) for e in examples}
@@ -273,6 +274,7 @@ def cross_validate(folds: int = 5, seed: int = 7) -> dict[str, Scores]:
             model = train_nlu(str(PROJECT_ROOT / "config.yml"), str(data), work,
                               fixed_model_name=f"fold{fold}",
                               domain=str(PROJECT_ROOT / "dialogues" / "domain.yml"))
+            record_model_hash(model)  # trained just now, by this process
             asyncio.run(_predict(load_agent(model), test, scores))
     return scores
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -34,6 +35,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("PASSAGE_HOME") or "./var").resolve()
+        with contextlib.suppress(OSError):  # a home that cannot be made: the step using it says
+            private_folder(home, tighten=True)
         return cls(
             home=home,
             database_url=env.get("PASSAGE_DATABASE_URL") or f"sqlite:///{home / 'passage.db'}",
@@ -50,6 +53,36 @@ class Settings:
             webhook_secret=_webhook_secret(env),
             send_rate=_number(env, "PASSAGE_SEND_RATE", 30, "messages a second", minimum=0),
         )
+
+
+def private_folder(path: Path, tighten: bool = False) -> Path:
+    """`mkdir -p path`, every folder it makes readable by its owner only (0700), whatever the
+    umask. tighten: the folder, if it was there already, is made owner-only too (PASSAGE_HOME
+    holds the database, key file and model, and was once made 0755)."""
+    path = Path(path)
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in missing:
+        os.chmod(folder, 0o700)
+    if tighten and not missing and os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty if missing, and make it readable and writable by its owner only
+    (0600), in a private folder: SQLite then creates its -wal, -shm and -journal files with the
+    database file's mode."""
+    path = Path(path)
+    private_folder(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for existing in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm",
+                                                                         "-journal"))):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: as it is
+            if os.stat(existing).st_mode & 0o077:
+                os.chmod(existing, 0o600)
+    return path
 
 
 DEFAULT_LISTEN = "127.0.0.1:8443"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import QueuePool
 
+from bot.settings import private_file
 from encryption.columns import EncryptedText, bind_rows
 
 Base = declarative_base()
@@ -64,7 +65,7 @@ class ChatMessage(Base):
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite:///") or url.endswith(":memory:"):
         return create_engine(url, future=True, hide_parameters=True)
-    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    private_file(Path(url.removeprefix("sqlite:///")))  # 0600: SQLite's -wal and -shm follow
     # SQLAlchemy 1.4 opens a new SQLite connection per transaction (NullPool) and the last one
     # to close checkpoints the WAL: ~1.3 ms per small write. A pool of open connections and
     # synchronous=NORMAL (durable across a crash of the process in WAL mode; a power cut may
@@ -92,11 +93,12 @@ def all_metadata() -> list:
     return [Base.metadata, keystore.metadata, *ALL_METADATA]
 
 
-def create_tables(engine: Engine) -> None:
-    """Create or upgrade every table through the migrations (migrations/)."""
+def create_tables(engine: Engine, key_file: Path | None = None) -> None:
+    """Create or upgrade every table through the migrations (migrations/); key_file: for a
+    migration that encrypts values already there."""
     from bot.migrations import upgrade
 
-    upgrade(engine)
+    upgrade(engine, key_file)
 
 
 T = TypeVar("T")

@@ -37,7 +37,7 @@ from bot.storage import utcnow
 from bot.telegram_gate import install_gate, person_of, telegram_rate_limiter
 from bot.telegram_request import AiohttpRequest
 from bot.telegram_updates import UpdatesRequest, guard_webhook_server
-from bot.update_order import LinedUpUpdates, PerChatOrder, RedisChatOrder
+from bot.update_order import LinedUpUpdates, PerChatOrder, RedisChatOrder, seen_key_for
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def build_application(passage: Passage, token: str, base_url: str | None = None,
     bot_prefix = f"passage:{token.split(':')[0]}:"
     order = (PerChatOrder() if shared is None else
              RedisChatOrder(shared, lambda chat: passage.pseudonym(Person(chat)),
-                            prefix=f"{bot_prefix}order:"))
+                            seen_key=seen_key_for(token), prefix=f"{bot_prefix}order:"))
     builder = (ApplicationBuilder().token(token)
                .rate_limiter(telegram_rate_limiter(send_rate))
                .concurrent_updates(order)

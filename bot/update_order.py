@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -77,12 +78,13 @@ class RedisChatOrder(BaseUpdateProcessor):
     keyed by ``key_of(chat_id)`` (a keyed hash: Redis never holds a Telegram id); ``prefix``
     keeps bots that share a Redis apart."""
 
-    def __init__(self, redis_client: Any, key_of: Callable[[int], str],
+    def __init__(self, redis_client: Any, key_of: Callable[[int], str], *, seen_key: bytes,
                  max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
                  poll_seconds: float = 0.005, lifetime: int = 60,
                  prefix: str = "passage:order:") -> None:
         super().__init__(max_concurrent_updates)
         self._redis, self._key_of, self._prefix = redis_client, key_of, prefix
+        self._seen_key = seen_key
         self._poll, self._lifetime = poll_seconds, lifetime
         self._step = redis_client.register_script(_ORDER_STEP)
         # update ids in line, not yet being handled here -> whether they were first in line
@@ -99,10 +101,13 @@ class RedisChatOrder(BaseUpdateProcessor):
 
     def _seen(self, update: object, me: str) -> str:
         """The update_id and what the update says: a delivery Telegram repeats is the same
-        update; a test server that starts its update ids again sends different ones."""
+        update; a test server that starts its update ids again sends different ones. What it
+        says is hashed with a secret key (``seen_key``): someone who reads Redis cannot confirm
+        a guess of what somebody wrote."""
         to_json = getattr(update, "to_json", None)
-        content = hashlib.blake2b((to_json() if to_json else "").encode(), digest_size=8)
-        return f"{self._prefix}seen:{me}:{content.hexdigest()}"
+        content = hmac.new(self._seen_key, (to_json() if to_json else "").encode(),
+                           hashlib.sha256).hexdigest()[:16]
+        return f"{self._prefix}seen:{me}:{content}"
 
     async def join(self, update: object) -> bool:
         """Take the update's place in its chat's line; False if it was delivered before."""
@@ -148,6 +153,12 @@ class RedisChatOrder(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+def seen_key_for(token: str) -> bytes:
+    """The key of RedisChatOrder's "seen" hashes, the same in every worker of the bot: derived
+    from its token, which whoever reads Redis does not hold."""
+    return hmac.new(token.encode(), b"passage update seen", hashlib.sha256).digest()
 
 
 def _text(value: bytes | str | None) -> str | None:

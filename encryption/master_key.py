@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class MasterKey:
             raise KeyFileError(f"not a Passage key file: {path}") from None
         if len(key) != 32:
             raise KeyFileError(f"not a Passage key file: {path}")
+        warn_if_others_can_read(path)
         return cls(key_id, key, path)
 
     def _wrapping_cipher(self) -> AESGCM:
@@ -60,6 +62,20 @@ class MasterKey:
             raise KeyFileError(
                 f"the key file {self.path} does not fit this database (wrong or replaced key)"
             ) from None
+
+
+_warned_about: set[Path] = set()
+
+
+def warn_if_others_can_read(path: Path) -> None:
+    """One warning line (once per process) when the key file can be read by anyone but its
+    owner: whoever reads it and the database reads everything."""
+    mode = os.stat(path).st_mode
+    if mode & 0o077 and path not in _warned_about:
+        _warned_about.add(path)
+        logging.getLogger("passage.keys").warning(
+            "the key file %s is open to other users (mode %o): make it private with "
+            "`chmod 600 %s`", path, mode & 0o777, path)
 
 
 def new_key_file_content() -> str:

@@ -21,10 +21,20 @@ from services_directory import hsds, store
 
 
 def _private_write(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(content)
+    """Write `path` whole and owner-only (0600), also over a file that was there with another
+    mode: a new file beside it, then put in its place (nobody holding the old one open, or
+    linked to it, reads the new content)."""
+    os.makedirs(path.parent, mode=0o700, exist_ok=True)  # a folder it makes: owner-only
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask, or a stale partial file
+            handle.write(content)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def all_services(engine: Engine) -> list[dict[str, Any]]:

@@ -23,24 +23,40 @@ SCHEMA_DIR = Path(__file__).parent / "hsds_schema"
 TABLE_PREFIX = "hsds_"
 Row = dict[str, Any]
 
-# Fields encrypted at rest: addresses, phones, emails, exact coordinates, names of services and
-# locations (a confidential shelter's name can give it away), free-text descriptions.
+# Fields encrypted at rest: every name, free text, address, phone, email, URL and exact
+# coordinate (an organisation's name or website next to its confidential site's coarse cell
+# gives the site away). Left plain, because nothing there names or places anyone: ids and the
+# ids linking rows (what rows are read by), codes from fixed lists (status, types, taxonomy
+# codes, language codes, country, currency, schedule rules), numbers, booleans (`confidential`)
+# and dates. Search reads only its own index (services_directory/index.py), whose plain
+# columns are needs, cells, languages and flags.
 ENCRYPTED: dict[str, frozenset[str]] = {
-    "organization": frozenset({"description", "email"}),
-    "service": frozenset({"name", "alternate_name", "description", "email", "alert",
+    "organization": frozenset({"name", "alternate_name", "description", "email", "website",
+                               "tax_status", "tax_id", "legal_status", "logo", "uri"}),
+    "program": frozenset({"name", "alternate_name", "description"}),
+    "service": frozenset({"name", "alternate_name", "description", "url", "email", "alert",
                           "application_process", "eligibility_description",
-                          "interpretation_services", "assurer_email"}),
-    "location": frozenset({"name", "alternate_name", "description", "transportation",
+                          "interpretation_services", "assurer_email", "fees_description",
+                          "wait_time", "fees", "accreditations", "licenses"}),
+    "attribute": frozenset({"value"}),
+    "location": frozenset({"name", "alternate_name", "description", "transportation", "url",
                            "latitude", "longitude", "external_identifier"}),
     "service_at_location": frozenset({"description"}),
     "address": frozenset({"attention", "address_1", "address_2", "city", "region",
                           "state_province", "postal_code"}),
     "phone": frozenset({"number", "extension", "description"}),
     "contact": frozenset({"name", "title", "department", "email"}),
-    "accessibility": frozenset({"description", "details"}),
-    "schedule": frozenset({"description", "notes"}),
-    "service_area": frozenset({"description", "extent"}),
-    "metadata": frozenset({"previous_value", "replacement_value"}),
+    "accessibility": frozenset({"description", "details", "url"}),
+    "schedule": frozenset({"description", "notes", "schedule_link"}),
+    "funding": frozenset({"source"}),
+    "service_area": frozenset({"name", "description", "extent", "uri"}),
+    "required_document": frozenset({"document", "uri"}),
+    "language": frozenset({"note"}),
+    "taxonomy_term": frozenset({"name", "description", "taxonomy", "term_uri"}),
+    "taxonomy": frozenset({"name", "description", "uri"}),
+    "metadata": frozenset({"previous_value", "replacement_value", "updated_by"}),
+    "cost_option": frozenset({"option", "amount_description"}),
+    "organization_identifier": frozenset({"identifier"}),
 }
 
 # Nested arrays of each entity: property -> (child entity, the child's column pointing back).

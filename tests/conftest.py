@@ -21,11 +21,12 @@ SAMPLE_DIRECTORY = PROJECT_ROOT / "services_directory" / "sample" / "services.js
 
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The model `make test` trained; trained here once when missing."""
+    """The model `make test` trained (with its recorded hash); trained here once when missing."""
+    from bot.training import hash_file_of, train_model
+
     configured = Path(os.environ.get("PASSAGE_MODEL") or PROJECT_ROOT / "var/models/passage.tar.gz")
-    if configured.is_file():
+    if configured.is_file() and hash_file_of(configured).is_file():
         return configured
-    from bot.training import train_model
 
     return train_model(tmp_path_factory.mktemp("model") / "passage.tar.gz")
 

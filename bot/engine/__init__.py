@@ -18,7 +18,10 @@ __all__ = ["Agent", "load_agent", "train_nlu"]
 
 
 def load_agent(model_path: str) -> Agent:
-    """A Rasa agent for understanding only (no conversation storage)."""
+    """A Rasa agent for understanding only (no conversation storage); only a model whose
+    hash is the one recorded when it was trained (bot/training.py)."""
     from bot.engine.conversation_engine import loaded
+    from bot.training import check_model_hash
 
+    check_model_hash(model_path)
     return loaded(Agent.load(model_path))

@@ -24,6 +24,7 @@ from bot.engine.sequential_runner import run_sequentially
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
 from bot.engine.without_tensorflow import check_graph
 from bot.errors import ModelNotFoundError
+from bot.training import check_model_hash
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class ConversationEngine:
             raise ModelNotFoundError(
                 f"no trained model at {model_path} (train one with `passage train`)"
             )
+        check_model_hash(model_path)  # a model runs code when loaded: only the one trained
         agent = Agent.load(
             str(model_path),
             tracker_store=tracker_store,

@@ -24,7 +24,8 @@ async def workers(redis_url: str):
     """Three workers' processors, each with its own Redis connection, under a fresh prefix."""
     prefix = f"passage:test{secrets.token_hex(4)}:order:"
     clients = [redis.asyncio.Redis.from_url(redis_url) for _ in range(3)]
-    yield [RedisChatOrder(c, lambda chat: f"chat{chat}", prefix=prefix, lifetime=5)
+    yield [RedisChatOrder(c, lambda chat: f"chat{chat}", seen_key=b"test", prefix=prefix,
+                          lifetime=5)
            for c in clients], clients[0], prefix
     for client in clients:
         await client.close()

@@ -59,6 +59,10 @@ def secrets_of_the_sample() -> dict[str, str]:
     for key, value in _walk(services):
         if key == "phones":
             secrets.update({phone["number"]: "phone number" for phone in value})
+        if key == "organization":
+            secrets[value["name"]] = "name of an organisation"
+            if value.get("website"):
+                secrets[value["website"]] = "website of an organisation"
     return secrets
 
 
@@ -94,14 +98,16 @@ def test_the_secrets_checked_cover_every_location_of_the_sample():
     assert kinds.count("name of a confidential service") >= 9
     assert kinds.count("address line") >= 40
     assert kinds.count("phone number") >= 40
+    assert kinds.count("name of an organisation") >= 20
     assert {"40.41", "-3.7", "Casa Alba safe house", "Calle de Embajadores 41",
-            "+34 91 000 0017"} <= set(secrets)
+            "+34 91 000 0017", "Fundación Alcázar de Luz",
+            "https://alcazardeluz.example.org"} <= set(secrets)
 
 
 def test_the_raw_database_file_reveals_no_secret_place(sample_directory):
     raw = _raw_files(sample_directory.database_file)
-    # The scan reads what is really there: what is not secret is stored as written.
-    assert "Fundación Alcázar de Luz".encode() in raw
+    # The scan reads what is really there: what is not secret (an id) is stored as written.
+    assert b"77e4c99a-53d3-4f17-a579-bf6879ed2919" in raw
     found = {secret: kind for secret, kind in secrets_of_the_sample().items()
              if len(_bytes(secret, kind)) >= MIN_TELLING_BYTES and _bytes(secret, kind) in raw}
     # A short secret may turn up by chance inside random ciphertext bytes; only a secret
@@ -129,3 +135,75 @@ def test_a_ciphertext_moved_to_another_column_does_not_decrypt(sample_directory)
         # ... in another column, the same bytes are refused.
         with pytest.raises(DecryptionError):
             connection.execute(select(phone.c.number).where(phone.c.id == phone_id)).scalar_one()
+
+
+# Every name and free text of a service, with a marker that shows up if stored as written.
+NAMED_THINGS = {
+    ("organization", "name"): "Refugio Marcador de Prueba",
+    ("organization", "alternate_name"): "Marcador Alterno Org",
+    ("organization", "website"): "https://marcador-refugio.example.org",
+    ("organization", "tax_id"): "MARCADOR-TAX-4711",
+    ("program", "name"): "Programa Marcador Noche",
+    ("service", "url"): "https://marcador-servicio.example.org/cama",
+    ("service", "fees"): "Marcador cuota cero",
+    ("service", "wait_time"): "Marcador dos noches",
+    ("service", "licenses"): "Marcador licencia 99",
+    ("attribute", "value"): "Marcador puerta trasera por la calle Oculta",
+    ("service_area", "name"): "Barrio Marcador Escondido",
+    ("service_area", "uri"): "https://marcador-zona.example.org",
+    ("location", "url"): "https://marcador-casa.example.org",
+    ("required_document", "document"): "Marcador carta de la trabajadora social",
+    ("funding", "source"): "Marcador Fundación Privada",
+    ("cost_option", "option"): "Marcador gratis para ellas",
+    ("language", "note"): "Marcador intérprete los martes",
+    ("taxonomy_term", "name"): "Marcador término casa segura",
+}
+
+
+def _service_with_every_named_thing() -> dict:
+    """A confidential shelter whose every name, URL and free text is a marker."""
+    text = dict(NAMED_THINGS.items())
+    term = {"id": "t-marker", "code": "confidential", "name": text["taxonomy_term", "name"],
+            "description": "Marcador descripción del término"}
+    return {
+        "id": "s-marker", "name": "Casa Marcador", "status": "active",
+        "url": text["service", "url"], "fees": text["service", "fees"],
+        "wait_time": text["service", "wait_time"], "licenses": text["service", "licenses"],
+        "organization": {"id": "o-marker", "name": text["organization", "name"],
+                         "alternate_name": text["organization", "alternate_name"],
+                         "website": text["organization", "website"],
+                         "tax_id": text["organization", "tax_id"],
+                         "description": "Marcador descripción"},
+        "program": {"id": "p-marker", "organization_id": "o-marker",
+                    "name": text["program", "name"], "description": "Marcador programa"},
+        "attributes": [{"id": "a-need", "link_type": "need", "value": "shelter",
+                        "taxonomy_term": {"id": "t-shelter", "code": "shelter",
+                                          "name": "Shelter", "description": "A safe place"}},
+                       {"id": "a-marker", "link_type": "note",
+                        "value": text["attribute", "value"], "taxonomy_term": term}],
+        "service_areas": [{"id": "sa-marker", "name": text["service_area", "name"],
+                           "uri": text["service_area", "uri"]}],
+        "required_documents": [{"id": "rd-marker",
+                                "document": text["required_document", "document"]}],
+        "funding": [{"id": "f-marker", "source": text["funding", "source"]}],
+        "cost_options": [{"id": "co-marker", "option": text["cost_option", "option"]}],
+        "languages": [{"id": "l-marker", "code": "es", "name": "Spanish",
+                       "note": text["language", "note"]}],
+        "service_at_locations": [{"id": "sal-marker", "location": {
+            "id": "loc-marker", "name": "Casa Marcador", "location_type": "physical",
+            "url": text["location", "url"], "latitude": 40.42, "longitude": -3.70,
+            "confidential": True}}],
+    }
+
+
+def test_no_name_url_or_free_text_of_a_service_is_stored_as_written(new_directory, tmp_path):
+    directory = new_directory()
+    source = tmp_path / "marked.json"
+    source.write_text(json.dumps([_service_with_every_named_thing()]), encoding="utf-8")
+    assert import_path(directory.engine, source).imported == 1
+    directory.engine.dispose()
+    raw = _raw_files(directory.database_file)
+    assert b"s-marker" in raw and b"loc-marker" in raw  # ids are plain: rows are read by them
+    stored_as_written = {where: marker for where, marker in NAMED_THINGS.items()
+                         if marker.encode() in raw}
+    assert stored_as_written == {}
