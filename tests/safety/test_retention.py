@@ -124,7 +124,7 @@ async def test_the_caseworker_of_a_case_gone_quiet_is_told_in_their_language(
     await deliver_outbox(bot)
 
     [told] = await desk.fake.wait_for_bot_messages(olena)
-    assert told["text"] == shown("desk_case_expired", "uk", case=case, days=31)
+    assert told["text"] == shown("desk_case_expired", "uk", case=case, days=31, pen=None)
     assert "закрито: 31 день без активності" in told["text"]
     [cases] = await desk.say(olena, "/cases")
     assert cases["text"] == shown("desk_cases", "uk", cases=[])
@@ -224,12 +224,15 @@ async def test_quick_exit_message_ids_go_when_telegram_no_longer_lets_them_be_de
     assert left == [47]
 
 
-async def test_a_survivor_silent_for_the_period_leaves_only_counts(desk: Desk, passage):
+async def test_a_survivor_silent_for_the_period_leaves_only_counts(desk: Desk, bot, passage):
     survivor = desk.fake.new_user("Ana", "es")
     await desk.say(survivor, "/safeword girasol")
     await desk.queue(survivor)  # waiting: nobody is on duty
     await desk.say(survivor, "sigo aquí, tengo miedo")
     pseudonym = passage.pseudonym(Person(survivor.id))
+    # The ids of the last messages are written after they were sent: the update must be done.
+    assert await desk.fake.wait_until(lambda: bot.update_queue.empty()
+                                      and not bot.update_processor.current_concurrent_updates)
 
     await passage.retention.purge(utcnow() + PERIOD + HOUR)
 
