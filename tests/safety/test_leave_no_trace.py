@@ -3,6 +3,7 @@ coarse locations only, and retention with the clock moved."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from bot.storage import ChatMessage, Conversation, all_metadata, utcnow
 from encryption import current
 from tests.desk.conftest import Desk
 from tests.desk.test_desk_rules import claimed_case
-from tests.e2e.expectations import MADRID, shown
+from tests.e2e.expectations import MADRID, nearest_service_name, shown
 from tests.e2e.test_commands import PASSAGE, _env
 from tests.fake_bot_api import inline_buttons
 
@@ -143,6 +144,22 @@ async def test_only_a_coarse_area_of_a_shared_location_is_kept(passage, database
     stored = EncryptedSQLTrackerStore(database)._load(passage.pseudonym(person))
     assert "40.4168" not in stored and "3.7037" not in stored
     assert '"/share_location"' in stored
+
+
+async def test_no_distance_to_a_place_found_is_kept(passage, database, fresh_chat_id):
+    """The survivor reads how far each place is, once; what is stored holds no distance, nor
+    the places in their order by distance, from which the point searched from could be
+    worked out."""
+    person = Person(fresh_chat_id, "en")
+    await passage.on_text(person, "I need a lawyer")
+    [results] = await passage.on_location(person, *MADRID)
+    nearest = nearest_service_name("legal", *MADRID)
+    assert nearest in results.text and " km" in results.text
+    stored = EncryptedSQLTrackerStore(database)._load(passage.pseudonym(person))
+    assert "distance" not in stored and nearest not in stored
+    assert [e["data"]["custom"] for e in json.loads(stored)["events"]
+            if e["event"] == "bot"][-1] == {"message": "results", "need": "legal",
+                                            "place": "Madrid"}
 
 
 async def test_retention_purges_what_is_older(passage, database, fresh_chat_id):
