@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -56,12 +56,27 @@ class Profiles:
         with Session(self._engine) as session, session.begin():
             session.execute(delete(Profile).where(Profile.pseudonym == pseudonym))
 
+    def _forget_language(self, pseudonym: str) -> None:
+        def forget() -> None:
+            with Session(self._engine) as session, session.begin():
+                session.execute(delete(Profile).where(Profile.pseudonym == pseudonym,
+                                                      Profile.safe_word.is_(None)))
+                session.execute(update(Profile).where(Profile.pseudonym == pseudonym).values(
+                    language=None, language_chosen=False, updated_at=utcnow()))
+
+        retrying_when_locked(forget)
+
     async def language(self, pseudonym: str) -> LanguageChoice:
         return await asyncio.to_thread(self._language, pseudonym)
 
     async def set_language(self, pseudonym: str, language: str, chosen: bool) -> None:
         """chosen: the person picked it (never overridden); else inferred from their messages."""
         await asyncio.to_thread(self._set_language, pseudonym, language, chosen)
+
+    async def forget_language(self, pseudonym: str) -> None:
+        """Quick exit: the language goes back to the phone's; their safe word is kept (it
+        protects them, and is only a keyed hash). Nothing is left when there is none."""
+        await asyncio.to_thread(self._forget_language, pseudonym)
 
     async def erase(self, pseudonym: str) -> None:
         await asyncio.to_thread(self._erase, pseudonym)

@@ -150,6 +150,11 @@ class Desk:
 
         return await self._run(run)
 
+    async def is_queued(self, outgoing_id: int) -> bool:
+        """Still to be sent: a survivor's quick exit or erasure withdraws what was queued for
+        their chat, even after the edge has read it."""
+        return await self._run(lambda session: session.get(Outbox, outgoing_id) is not None)
+
     async def delivered(self, outgoing_id: int, message_id: int | None) -> None:
         """Sent (message_id) or undeliverable (None): either way it leaves the outbox; a sent
         new-case notice is remembered so that it can be edited when the case is taken."""

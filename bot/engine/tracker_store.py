@@ -26,6 +26,12 @@ from encryption.columns import RowBound
 from services_directory.geo import coarse_point
 
 
+def as_stored(data: dict) -> dict:
+    """What of a conversation may be written: no shared point (scrub_shared_locations) and no
+    place found for it (scrub_found_places)."""
+    return scrub_found_places(scrub_shared_locations(data))
+
+
 def scrub_shared_locations(data: dict) -> dict:
     """A shared location arrives as `/share_location{"location": "lat,lon"}`; it was used for
     the search. What is stored keeps only the centre of its ~5 km² cell. Changes the
@@ -42,6 +48,23 @@ def scrub_shared_locations(data: dict) -> dict:
                 parse_data["entities"] = [
                     {**entity, "value": _coarse(str(entity.get("value")))}
                     if entity.get("entity") == "location" else entity for entity in entities]
+    return data
+
+
+def scrub_found_places(data: dict) -> dict:
+    """The places a search found are said once, in the reply sent at the time, and never
+    stored: their exact distances (to 0.1 km), or even their order by distance, would let
+    someone work out the point searched from, which only the ~5 km² cell of is kept. A stored
+    answer keeps its message key, need and area, which is all later turns read (the
+    fallback reads the key). Changes the dialogue in place, with copies of what it shares
+    with the live tracker (whose reply may still be being rendered)."""
+    for event in data.get("events") or []:
+        if event.get("event") != "bot":
+            continue
+        custom = (event.get("data") or {}).get("custom")
+        if isinstance(custom, dict) and "services" in custom:
+            kept = {key: value for key, value in custom.items() if key != "services"}
+            event["data"] = {**event["data"], "custom": kept}
     return data
 
 
@@ -84,7 +107,7 @@ class EncryptedSQLTrackerStore(TrackerStore, SerializedTrackerAsText):
 
     def _save(self, tracker: DialogueStateTracker) -> None:
         dialogue = Dialogue(tracker.sender_id, events_to_store(tracker))  # bounded
-        serialised = json.dumps(scrub_shared_locations(dialogue.as_dict()))
+        serialised = json.dumps(as_stored(dialogue.as_dict()))
 
         def save() -> None:  # an update, or an insert the first time (no read first)
             values = {"who": tracker.sender_id, "at": utcnow(),
