@@ -1,4 +1,4 @@
-"""Where Passage keeps things, from the environment (the contract in ../shared/GUIDE.md)."""
+"""Where Passage keeps things, from the environment (the contract in docs and README)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,15 +17,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    database_url: str
+    # Secrets stay out of repr(): a Settings printed in a traceback or a log line shows none.
+    database_url: str = field(repr=False)
     key_file: Path
     model_path: Path
-    telegram_token: str | None
+    telegram_token: str | None = field(repr=False)
     telegram_base_url: str | None
-    redis_url: str | None  # several workers: conversation locks (and rate limits) in Redis
+    redis_url: str | None = field(repr=False)  # several workers: locks and rate limits in Redis
     desk_config: Path
     retention_days: float
-    safe_word: str | None
+    safe_word: str | None = field(repr=False)
     webhook_url: str | None  # set: Telegram posts updates to Passage instead of being polled
     listen: tuple[str, int]  # where the webhook server listens (behind the load balancer)
     webhook_secret: str | None  # checked on every webhook request (X-Telegram-Bot-Api-...)

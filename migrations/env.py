@@ -14,7 +14,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # the alembic command line: `-x url=...`
         url = context.get_x_argument(as_dictionary=True).get("url")
-        with create_engine(url).connect() as own_connection:
+        with create_engine(url, hide_parameters=True).connect() as own_connection:
             _migrate(own_connection)
     else:
         _migrate(connection)

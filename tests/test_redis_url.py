@@ -1,4 +1,5 @@
-"""A wrong PASSAGE_REDIS_URL is one clear line that does not show its password."""
+"""A wrong PASSAGE_REDIS_URL is one clear line that does not show its password, and printed
+settings show no secret."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ def test_a_malformed_redis_url_is_shown_without_its_password(url: str, shown: st
     message = str(raised.value)
     assert PASSWORD not in message
     assert repr(shown) in message
+
+
+def test_printed_settings_show_no_secret(tmp_path):
+    from bot.settings import Settings
+
+    settings = Settings.from_env({
+        "PASSAGE_HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": f"123:{PASSWORD}-token",
+        "PASSAGE_REDIS_URL": f"redis://:{PASSWORD}-redis@localhost:6379/0",
+        "PASSAGE_DATABASE_URL": f"postgresql+psycopg2://passage:{PASSWORD}-db@db/passage",
+        "PASSAGE_SAFE_WORD": f"{PASSWORD}-word"})
+    assert settings.telegram_token and settings.safe_word  # read, only not shown
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
