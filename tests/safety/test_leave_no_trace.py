@@ -10,19 +10,19 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from bot.conversation import Person
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
 from bot.privacy import Privacy, is_exit_request
-from bot.storage import Conversation, all_metadata, utcnow
+from bot.storage import Conversation, utcnow
 from encryption import current
 from tests.desk.conftest import Desk, case_number
 from tests.desk.test_desk_rules import claimed_case
 from tests.e2e.expectations import MADRID, nearest_service_name, shown
 from tests.e2e.test_commands import PASSAGE, _env
 from tests.fake_bot_api import inline_buttons
+from tests.safety.stored import columns_holding
 
 
 def on_screen(fake, user) -> list[str]:  # noqa: ANN001
@@ -193,13 +193,7 @@ async def test_forget_me_clears_the_phone_and_every_table(desk: Desk, passage):
     assert on_screen(desk.fake, user) == [done["text"]] == [shown("forgotten", "es")]
     pseudonym = passage.pseudonym(Person(user.id))
     with Session(desk.engine) as session:
-        for metadata in all_metadata():
-            for table in metadata.sorted_tables:
-                for column in table.columns:
-                    if isinstance(column.type, String):
-                        found = session.execute(select(func.count()).select_from(table).where(
-                            column == pseudonym)).scalar_one()
-                        assert found == 0, f"{table.name}.{column.name} still holds them"
+        assert columns_holding(session, pseudonym) == []
 
 
 async def test_the_safe_word_answers_with_a_recipe_and_warns_the_caseworker(desk: Desk):
