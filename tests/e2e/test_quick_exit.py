@@ -57,7 +57,7 @@ async def test_quick_exit_in_a_case_forgets_the_conversation_and_tells_the_casew
     await desk.say(survivor, "salir")
     assert on_screen(desk.fake, survivor) == ["👍"]
     [told] = await desk.fake.wait_for_bot_messages(worker)
-    assert told["text"] == shown("desk_survivor_exited", "en", case=case)
+    assert told["text"] == shown("desk_survivor_exited", "en", case=case, pen=None)
     with Session(desk.engine) as session:
         ended = session.get(Case, case)
         assert (ended.status, ended.close_reason) == ("closed", "exit")
