@@ -9,13 +9,10 @@ the desk's outbox. Nothing here knows about Telegram.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakValueDictionary
 
 from bot.desk.desk import Desk
 from bot.desk.roster import Member
@@ -82,7 +79,6 @@ class Passage:
         self._privacy = privacy
         self.retention = retention
         self.desk = desk
-        self._chat_writers: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     def pseudonym(self, person: Person) -> str:
         return self._crypto.pseudonym("telegram-chat", person.chat_id)
@@ -200,8 +196,7 @@ class Passage:
     async def forget(self, person: Person) -> None:
         pseudonym = self.pseudonym(person)
         if self.desk:
-            async with self.writing_to(pseudonym):
-                await self.desk.erase(pseudonym)
+            await self.desk.erase(pseudonym)
         await self._engine.forget(pseudonym)
         await self._profiles.erase(pseudonym)
 
@@ -214,25 +209,11 @@ class Passage:
         ended case, as its caseworker needs it, and their safe word stays."""
         pseudonym = self.pseudonym(person)
         if self.desk:
-            async with self.writing_to(pseudonym):
-                await self.desk.survivor_exits(pseudonym)
+            await self.desk.survivor_exits(pseudonym)
         await self._engine.forget(pseudonym)
         await self._profiles.forget_language(pseudonym)
         return self._say_in(conversation_language(None, person.app_language),
                             {"message": "quick_exit"})
-
-    @contextlib.asynccontextmanager
-    async def writing_to(self, chat_hash: str) -> AsyncIterator[None]:
-        """One writer at a time, in this process, on the screen of the chat `chat_hash` names:
-        the desk's outbox for one message (sent, and its id remembered for quick exit), a
-        quick exit or /forget while it withdraws what the desk queued for that chat. So a
-        message already on its way when they leave is wiped with the rest, and one queued is
-        not sent once they have left (the outbox checks it is still queued, inside)."""
-        writer = self._chat_writers.get(chat_hash)
-        if writer is None:  # kept only while someone holds or awaits it
-            writer = self._chat_writers[chat_hash] = asyncio.Lock()
-        async with writer:
-            yield
 
     async def remember_messages(self, person: Person, message_ids: list[int]) -> None:
         await self._privacy.remember(self.pseudonym(person), message_ids)

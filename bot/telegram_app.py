@@ -119,31 +119,33 @@ async def deliver_outbox(application: Application) -> None:
 async def _send_outbox(application: Application) -> None:
     passage: Passage = application.bot_data["passage"]
     for item in await passage.desk.pending():
-        # A quick exit waits while a message is on its way to that chat (then wipes it with
-        # the rest), and what it withdrew first is not sent: nothing appears after it.
-        async with passage.writing_to(item.chat_hash):
-            if not await passage.desk.is_queued(item.id):
-                continue
-            reply = render(item.message, item.language)
-            try:
-                if item.edit_message_id:
-                    await application.bot.edit_message_text(
-                        reply.text, chat_id=item.chat_id, message_id=item.edit_message_id,
-                        parse_mode=ParseMode.HTML, reply_markup=reply_markup(reply))
-                    message_id: int | None = item.edit_message_id
-                else:
-                    sent = await application.bot.send_message(
-                        item.chat_id, reply.text, parse_mode=ParseMode.HTML,
-                        reply_markup=reply_markup(reply), disable_web_page_preview=True)
-                    message_id = sent.message_id
-                    await passage.remember_in_chat(item.chat_hash, [message_id])
-            except (BadRequest, Forbidden) as error:
-                logger.warning("a desk message could not be delivered: %s",
-                               type(error).__name__)
-                message_id = None
-            except TelegramError as error:
-                logger.warning("desk delivery paused: %s", type(error).__name__)
-                return
+        # A survivor's quick exit or /forget (on any worker) withdraws what was queued for
+        # their chat: what it withdrew first is not sent, and a message sent while it withdrew
+        # is deleted here or, its id kept first, wiped by the exit: nothing stays after it.
+        if not await passage.desk.is_queued(item.id):
+            continue
+        reply = render(item.message, item.language)
+        try:
+            if item.edit_message_id:
+                await application.bot.edit_message_text(
+                    reply.text, chat_id=item.chat_id, message_id=item.edit_message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=reply_markup(reply))
+                message_id: int | None = item.edit_message_id
+            else:
+                sent = await application.bot.send_message(
+                    item.chat_id, reply.text, parse_mode=ParseMode.HTML,
+                    reply_markup=reply_markup(reply), disable_web_page_preview=True)
+                message_id = sent.message_id
+                await passage.remember_in_chat(item.chat_hash, [message_id])
+                if not await passage.desk.is_queued(item.id):
+                    await _delete(application.bot, item.chat_id, [message_id])
+                    continue
+        except (BadRequest, Forbidden) as error:
+            logger.warning("a desk message could not be delivered: %s", type(error).__name__)
+            message_id = None
+        except TelegramError as error:
+            logger.warning("desk delivery paused: %s", type(error).__name__)
+            return
         await passage.desk.delivered(item.id, message_id)
 
 
