@@ -208,8 +208,9 @@ def _add_admin_commands(commands: argparse._SubParsersAction) -> None:
     keys.add_parser("init", help="create the key file").set_defaults(func=admin.keys_init)
     rotate = keys.add_parser("rotate", help="new master and data keys; re-encrypt everything")
     rotate.add_argument("--no-wait", action="store_true",
-                        help="do not wait for processes on other hosts to pick up the new key "
-                             "(those on this host notice the new key file at once)")
+                        help="do not wait a minute for processes on other hosts to pick up the "
+                             "new key: only when every process runs on this host (they notice "
+                             "the new key file within a second)")
     rotate.set_defaults(func=admin.keys_rotate)
 
     directory = commands.add_parser("directory", help="the services directory").add_subparsers(

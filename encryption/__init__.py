@@ -48,6 +48,9 @@ class KeyReloader(Protocol):
 
     def due(self) -> bool: ...
 
+    def still_stored(self, key_id: int) -> bool:
+        """Whether the database still keeps data key `key_id` (under any master key)."""
+
 
 class Crypto:
     """Encrypts values at rest with the active data key; turns identifiers into pseudonyms."""
@@ -60,6 +63,7 @@ class Crypto:
         self.active_key_id = active_key_id
         self._pseudonym_key = pseudonym_key
         self._reload = reload
+        self._active_retired = False  # by a rotation on another host: writing would lose data
 
     @property
     def key_ids(self) -> frozenset[int]:
@@ -74,6 +78,10 @@ class Crypto:
         """encrypt() of each (rows: each one's row, default none), with one look for a
         rotation and one call for all the nonces (an import encrypts a million values)."""
         self._look_for_rotation()
+        if self._active_retired:
+            raise KeyFileError(
+                "the encryption keys were rotated elsewhere and this process's key file is "
+                "out of date: copy the new key file here (nothing is written meanwhile)")
         header = bytes([FORMAT_VERSION, self.active_key_id])
         seal = self._ciphers[self.active_key_id].encrypt
         nonces = os.urandom(_NONCE_BYTES * len(plaintexts))
@@ -123,8 +131,13 @@ class Crypto:
         return hmac.new(self._pseudonym_key, message, hashlib.sha256).hexdigest()[:40]
 
     def _adopt(self, other: Crypto | None) -> None:
-        if other is not None:  # None: could not reload; the keys in hand still work
+        if other is not None:
             self._ciphers, self.active_key_id = other._ciphers, other.active_key_id
+            self._active_retired = False
+        elif self._reload is not None:  # could not reload: the keys in hand still read, and
+            # still write unless a rotation elsewhere retired the active key (its values would
+            # be readable by no one)
+            self._active_retired = not self._reload.still_stored(self.active_key_id)
 
 
 def row_text(identity: object) -> str | None:

@@ -100,6 +100,11 @@ class _Reloading:
             log.warning("encryption keys not reloaded: %s", error)
             return None
 
+    def still_stored(self, key_id: int) -> bool:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(encryption_keys).where(
+                encryption_keys.c.key_id == key_id)).scalar_one() > 0
+
     def due(self) -> bool:
         now = time.monotonic()
         if now - self.loaded_at > self.every:

@@ -171,3 +171,27 @@ def test_a_key_file_that_no_longer_fits_leaves_a_running_process_its_keys(tmp_pa
     assert worker.decrypt(written, "c", "row") == b"still readable"
     assert worker.encrypt(b"x", "c")[1] == 1
     assert "encryption keys not reloaded" in caplog.text and "does not fit" in caplog.text
+
+
+def test_a_process_on_another_host_writes_nothing_with_a_key_a_rotation_retired(tmp_path):
+    """Host B still has the old key file when host A's rotation (without waiting) retires the
+    old data key: B must not write values nobody could read; once the new file is copied to
+    it, B writes again and A reads what B wrote."""
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    host_a, host_b = tmp_path / "a.key", tmp_path / "b.key"
+    encryption.create_key_file(host_a)
+    host_b.write_bytes(host_a.read_bytes())
+    process_a = open_crypto(host_a, create_engine(url, future=True))
+    process_b = open_crypto(host_b, create_engine(url, future=True))
+    assert process_b.encrypt(b"before", "c", "row")[1] == 1
+
+    rotate(host_a, create_engine(url, future=True), [], settle_seconds=0)
+    process_b._reload.loaded_at -= process_b._reload.every + 1  # B's next minutely look
+    with pytest.raises(encryption.KeyFileError, match="copy the new key file"):
+        process_b.encrypt(b"lost if written", "c", "row")
+
+    host_b.write_bytes(host_a.read_bytes())
+    process_b._reload.looked_at -= 1  # B notices its new key file at the next look
+    written = process_b.encrypt(b"after the copy", "c", "row")
+    process_a._reload.looked_at -= 1
+    assert process_a.decrypt(written, "c", "row") == b"after the copy"
