@@ -21,8 +21,10 @@ def _privacy(message: dict[str, Any], texts: Texts) -> Reply:
                  "encrypted, for %(days)d days", days)
     return Reply("\n".join([
         _("What I keep about you:"),
-        "• " + _("the language you chose, and your safe word if you set one (scrambled), for "
-                 "as long as our conversation"),
+        "• " + n_("the language you chose, and your safe word if you set one (scrambled), for "
+                  "%(days)d day after your last message", "the language you chose, and your "
+                  "safe word if you set one (scrambled), for %(days)d days after your last "
+                  "message", days) % {"days": days},
         "• " + kept % {"days": days},
         "• " + relayed % {"days": days},
         _("I never keep your name, your username, your phone number or where you are exactly "
