@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             raise UsageError("several workers share conversations through Redis: "
                              "set PASSAGE_REDIS_URL")
         open_storage(settings)  # migrations once, before the workers race to them
-        check_model_hash(settings.model_path)  # refused once here, not once per worker
+        check_model_hash(settings.model_path)  # one line here, not a failing start per worker
         raise SystemExit(supervise(args.workers))
     _serve(settings, build_passage(settings), workers_sharing())
 

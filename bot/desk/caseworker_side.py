@@ -92,8 +92,7 @@ def release(session: Session, me: Member, arg: str) -> list[Message]:
     case = _active(session, me)
     if case is None:
         return [{"message": "desk_no_active"}]
-    cases.release(session, case, me.id)
-    set_active_case(session, me.id, None)
+    cases.release(session, case, me.id)  # and nobody writes to it any more, me included
     routing.to_survivor(session, case, {"message": "handoff_released"})
     routing.notify_new_case(session, case, everyone=True, besides=me.id)
     return [{"message": "desk_released", "case": case.id, "pen": None}]
@@ -178,10 +177,8 @@ def _opened(session: Session, viewer: Member, case: Case, key: str) -> Message:
 
 
 def _active(session: Session, me: Member) -> Case | None:
-    case = cases.get(session, me.active_case_id) if me.active_case_id else None
-    if case is None or case.status != CLAIMED or case.caseworker_id != me.id:
-        return None
-    return case
+    chosen = cases.active_case_of(session, me.id)
+    return cases.get(session, chosen) if chosen else None
 
 
 def _case(session: Session, number: str) -> Case | None:

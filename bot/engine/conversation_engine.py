@@ -23,7 +23,6 @@ from bot.engine.inprocess_actions import InProcessActionEndpoint
 from bot.engine.sequential_runner import run_sequentially
 from bot.engine.tracker_store import EncryptedSQLTrackerStore
 from bot.engine.without_tensorflow import check_graph
-from bot.errors import ModelNotFoundError
 from bot.training import check_model_hash
 
 logger = logging.getLogger(__name__)
@@ -89,10 +88,6 @@ class ConversationEngine:
              lock_store: LockStore | None = None) -> ConversationEngine:
         """lock_store: one message of a conversation at a time (bot/engine/lock_store.py);
         in memory unless given."""
-        if not Path(model_path).is_file():
-            raise ModelNotFoundError(
-                f"no trained model at {model_path} (train one with `passage train`)"
-            )
         check_model_hash(model_path)  # a model runs code when loaded: only the one trained
         agent = Agent.load(
             str(model_path),
