@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import (
@@ -245,11 +246,12 @@ def keys_in_use(engine: Engine, metadata_list: list) -> set[int]:
 def reencrypt(engine: Engine, crypto: Crypto, metadata_list: list, batch: int = 1000) -> int:
     """Re-encrypt, with the active key and in the newest format (bound to its row), every
     value that is not (see Crypto.is_current)."""
-    stale = [value for value in _stored_values(engine, metadata_list)
-             if not crypto.is_current(value[4])]
-    for start in range(0, len(stale), batch):
+    stale = (value for value in _stored_values(engine, metadata_list)
+             if not crypto.is_current(value[4]))  # one column's values in memory at a time
+    total = 0
+    while chunk := list(islice(stale, batch)):
         with engine.begin() as connection:
-            for table, column, key, identity, raw in stale[start : start + batch]:
+            for table, column, key, identity, raw in chunk:
                 context = column.type.context
                 fresh = crypto.encrypt(crypto.decrypt(raw, context, identity), context, identity)
                 condition = [k == value for k, value in zip(table.primary_key.columns, key,
@@ -258,4 +260,5 @@ def reencrypt(engine: Engine, crypto: Crypto, metadata_list: list, batch: int = 
                 condition.append(type_coerce(column, LargeBinary) == raw)
                 connection.execute(update(table).where(*condition).values(
                     {column.name: type_coerce(fresh, LargeBinary)}))
-    return len(stale)
+        total += len(chunk)
+    return total
