@@ -10,6 +10,7 @@ from bot.conversation import Person
 from bot.render import render
 from bot.storage import Conversation, Profile
 from tests.e2e.expectations import MADRID, nearest_service_name
+from tests.on_disk import raw_database
 
 
 def buttons(reply):
@@ -103,9 +104,7 @@ async def test_conversations_are_encrypted_at_rest(passage, settings, database, 
     chat_id = 987_654_321_000 + fresh_chat_id  # long enough not to occur by chance
     person = Person(chat_id, "es")
     await passage.on_text(person, "necesito un abogado urgente por favor")
-    raw = Path(settings.database_url.removeprefix("sqlite:///"))
-    wal = raw.with_name(raw.name + "-wal")
-    content = raw.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    content = raw_database(Path(settings.database_url.removeprefix("sqlite:///")))
     assert b"abogado" not in content
     assert str(chat_id).encode() not in content
 

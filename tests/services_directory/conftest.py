@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 import encryption
 from bot.settings import PROJECT_ROOT, Settings
+from tests.on_disk import raw_database
 
 SAMPLE = PROJECT_ROOT / "services_directory" / "sample" / "services.json"
 # The official HSDS 3.0 examples, shipped with their licence (see hsds_examples/README.md).
@@ -104,8 +105,4 @@ def run_passage(home: Path, *args: str, **env: str) -> subprocess.CompletedProce
 
 def files_digest(database_file: Path) -> str:
     """What is on disk for this SQLite database (main file and write-ahead log)."""
-    digest = hashlib.sha256()
-    for suffix in ("", "-wal"):
-        path = Path(f"{database_file}{suffix}")
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()
+    return hashlib.sha256(raw_database(database_file)).hexdigest()

@@ -16,6 +16,7 @@ from encryption import DecryptionError
 from encryption.columns import encrypted_columns
 from services_directory import hsds
 from services_directory.importer import import_path
+from tests.on_disk import raw_database
 from tests.services_directory.conftest import SAMPLE
 
 
@@ -73,11 +74,6 @@ def _bytes(secret: str, kind: str) -> bytes:
     return secret.encode("latin-1") if kind.endswith("as a stored number") else secret.encode()
 
 
-def _raw_files(database_file: Path) -> bytes:
-    files = [database_file, Path(f"{database_file}-wal")]
-    return b"".join(path.read_bytes() for path in files if path.exists())
-
-
 def _ciphertexts(database_file: Path) -> list[bytes]:
     with sqlite3.connect(database_file) as connection:
         return [bytes(blob) for table, column in encrypted_columns(all_metadata())
@@ -105,7 +101,7 @@ def test_the_secrets_checked_cover_every_location_of_the_sample():
 
 
 def test_the_raw_database_file_reveals_no_secret_place(sample_directory):
-    raw = _raw_files(sample_directory.database_file)
+    raw = raw_database(sample_directory.database_file)
     # The scan reads what is really there: what is not secret (an id) is stored as written.
     assert b"77e4c99a-53d3-4f17-a579-bf6879ed2919" in raw
     found = {secret: kind for secret, kind in secrets_of_the_sample().items()
@@ -202,7 +198,7 @@ def test_no_name_url_or_free_text_of_a_service_is_stored_as_written(new_director
     source.write_text(json.dumps([_service_with_every_named_thing()]), encoding="utf-8")
     assert import_path(directory.engine, source).imported == 1
     directory.engine.dispose()
-    raw = _raw_files(directory.database_file)
+    raw = raw_database(directory.database_file)
     assert b"s-marker" in raw and b"loc-marker" in raw  # ids are plain: rows are read by them
     stored_as_written = {where: marker for where, marker in NAMED_THINGS.items()
                          if marker.encode() in raw}

@@ -17,8 +17,8 @@ from bot.storage import all_metadata
 from encryption import KeyFileError
 from services_directory.export import export_json
 from services_directory.importer import import_path
+from tests.on_disk import raw_database
 from tests.services_directory.conftest import SAMPLE, run_passage
-from tests.services_directory.test_at_rest import _raw_files
 
 ORGANISATION, WEBSITE = "Fundación Alcázar de Luz", "https://alcazardeluz.example.org"
 
@@ -40,7 +40,7 @@ def older_directory(new_directory, tmp_path):  # noqa: ANN001, ANN201 - a Direct
     assert import_path(directory.engine, SAMPLE).imported
     export_json(directory.engine, tmp_path / "before.json")
     _before_0007(directory, directory.settings.key_file)
-    raw = _raw_files(directory.database_file)
+    raw = raw_database(directory.database_file)
     assert ORGANISATION.encode() in raw and WEBSITE.encode() in raw  # what main left
     return directory
 
@@ -54,7 +54,7 @@ def test_names_are_encrypted_in_place_and_staff_see_the_same(older_directory, tm
     before = json.loads((tmp_path / "before.json").read_text(encoding="utf-8"))
     after = json.loads((tmp_path / "after.json").read_text(encoding="utf-8"))
     assert after == before
-    raw = _raw_files(older_directory.database_file)
+    raw = raw_database(older_directory.database_file)
     assert ORGANISATION.encode() not in raw and WEBSITE.encode() not in raw
     shown = json.loads(run_passage(home, "directory", "show", before[0]["id"]).stdout)
     assert shown["organization"]["name"] == before[0]["organization"]["name"]
@@ -71,7 +71,7 @@ def test_without_the_key_file_nothing_is_changed(older_directory):
     with pytest.raises(KeyFileError):
         create_tables(older_directory.engine)  # no key file given
     older_directory.engine.dispose()
-    assert ORGANISATION.encode() in _raw_files(older_directory.database_file)
+    assert ORGANISATION.encode() in raw_database(older_directory.database_file)
 
 
 def test_the_pages_that_held_names_are_overwritten_where_sqlite_would_keep_them(
@@ -90,5 +90,5 @@ def test_the_pages_that_held_names_are_overwritten_where_sqlite_would_keep_them(
 
     create_tables(engine, older_directory.settings.key_file)
     engine.dispose()
-    raw = _raw_files(older_directory.database_file)
+    raw = raw_database(older_directory.database_file)
     assert ORGANISATION.encode() not in raw and WEBSITE.encode() not in raw
