@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from bot.errors import ModelNotFoundError, UsageError
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, private_folder
+from encryption.master_key import replace_private
 
 DIALOGUES = PROJECT_ROOT / "dialogues"
 _READ_BYTES = 1 << 20
@@ -32,7 +33,7 @@ def train_model(out: Path) -> Path:
     from rasa.model_training import train
 
     out = Path(out).resolve()
-    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(out.parent)
     result = train(
         domain=str(DIALOGUES / "domain.yml"),
         config=str(PROJECT_ROOT / "config.yml"),
@@ -67,12 +68,7 @@ def record_model_hash(model: Path) -> Path:
     """Write the model's SHA-256 beside it (owner-only, like the model); returns that file."""
     model = Path(model)
     hash_file = hash_file_of(model)
-    content = f"{sha256_of(model)}  {model.name}\n"
-    partial = hash_file.with_name(hash_file.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.replace(partial, hash_file)  # never a half-written hash beside the model
+    replace_private(hash_file, f"{sha256_of(model)}  {model.name}\n")  # never half-written
     return hash_file
 
 

@@ -91,6 +91,24 @@ def write_private(path: Path, content: str) -> None:
         handle.write(content)
 
 
+def replace_private(path: Path, content: str) -> None:
+    """Write `path` whole and owner-only (0600), also over a file that was there with another
+    mode: a new file beside it, then put in its place (nothing half-written is ever at `path`,
+    and nobody holding the old file open, or linked to it, reads the new content)."""
+    path = Path(path)
+    os.makedirs(path.parent, mode=0o700, exist_ok=True)  # a folder it makes: owner-only
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask, or a stale partial file
+            handle.write(content)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def create_key_file(path: Path) -> bool:
     """Write a new random master key readable only by its owner; False when one exists."""
     path = Path(path)

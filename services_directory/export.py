@@ -10,31 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from encryption.master_key import replace_private
 from services_directory import hsds, store
-
-
-def _private_write(path: Path, content: str) -> None:
-    """Write `path` whole and owner-only (0600), also over a file that was there with another
-    mode: a new file beside it, then put in its place (nobody holding the old one open, or
-    linked to it, reads the new content)."""
-    os.makedirs(path.parent, mode=0o700, exist_ok=True)  # a folder it makes: owner-only
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # whatever the umask, or a stale partial file
-            handle.write(content)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def all_services(engine: Engine) -> list[dict[str, Any]]:
@@ -49,7 +32,7 @@ def all_services(engine: Engine) -> list[dict[str, Any]]:
 
 def export_json(engine: Engine, path: Path) -> int:
     services = all_services(engine)
-    _private_write(Path(path), json.dumps(services, ensure_ascii=False, indent=2) + "\n")
+    replace_private(Path(path), json.dumps(services, ensure_ascii=False, indent=2) + "\n")
     return len(services)
 
 
@@ -80,6 +63,6 @@ def export_csv(engine: Engine, folder: Path) -> int:
             for row in connection.execute(select(table).order_by(table.c.id)):
                 writer.writerow([_cell(row._mapping[name]) for name in fields])
                 total += 1
-            _private_write(folder / resource["path"], buffer.getvalue())
-    _private_write(folder / "datapackage.json", json.dumps(descriptor, indent=2) + "\n")
+            replace_private(folder / resource["path"], buffer.getvalue())
+    replace_private(folder / "datapackage.json", json.dumps(descriptor, indent=2) + "\n")
     return total
