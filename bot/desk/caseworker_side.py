@@ -52,7 +52,7 @@ def claim(session: Session, me: Member, arg: str) -> list[Message]:
         if case is None:
             return [{"message": "desk_unknown_case", "case": arg}]
     else:
-        waiting = cases.waiting(session)
+        waiting = cases.waiting(session, 1)  # the first to take
         if not waiting:
             return [{"message": "desk_queue", "cases": [], "claimed": []}]
         case = waiting[0]

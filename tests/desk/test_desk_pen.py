@@ -27,6 +27,15 @@ def texts_seen_by(desk: Desk, person: FakeUser) -> str:
     return "\n".join(m.get("text", "") for m in desk.fake.visible_messages(person))
 
 
+async def reaches_only(desk: Desk, worker: FakeUser, text: str, survivor: FakeUser,
+                       other: FakeUser) -> None:
+    """What `worker` types reaches `survivor`, and `other` never sees it."""
+    await desk.say(worker, text, replies=0)
+    [relayed] = await desk.fake.wait_for_bot_messages(survivor)
+    assert relayed["text"].endswith(text)
+    assert text not in texts_seen_by(desk, other)
+
+
 async def test_a_transfer_never_redirects_what_the_receiver_types(desk: Desk):
     bea = desk.caseworker("Bea", "en,es")
     sam = desk.caseworker("Sam", "en,fr", role="supervisor")
@@ -47,18 +56,12 @@ async def test_a_transfer_never_redirects_what_the_receiver_types(desk: Desk):
     assert f"Your messages still go to case #{case_1}." in taken_over["text"]
 
     # What she types next is for Ana, and only Ana gets it.
-    await desk.say(bea, SHELTER, replies=0)
-    [to_ana] = await desk.fake.wait_for_bot_messages(ana)
-    assert to_ana["text"].endswith(SHELTER)
-    assert "Calle X" not in texts_seen_by(desk, leo)
+    await reaches_only(desk, bea, SHELTER, ana, other=leo)
 
     # Her own choice moves her pen: then Leo, and only Leo, gets her words.
     [chosen] = await desk.say(bea, f"/case {case_2}")
     assert "What you write here now goes to this person" in chosen["text"]
-    await desk.say(bea, "Bonjour Leo, je suis là.", replies=0)
-    [to_leo] = await desk.fake.wait_for_bot_messages(leo)
-    assert to_leo["text"].endswith("Bonjour Leo, je suis là.")
-    assert "Bonjour Leo" not in texts_seen_by(desk, ana)
+    await reaches_only(desk, bea, "Bonjour Leo, je suis là.", leo, other=ana)
     assert desk.fake.rejected == []
 
 
@@ -87,10 +90,7 @@ async def test_claiming_while_writing_keeps_the_pen_where_it_was(desk: Desk):
     case_2, opened = await claims(desk, bea, eva)
     assert f"Case #{case_2} is now yours — /case {case_2} to write there." in opened["text"]
     assert f"Your messages still go to case #{case_1}." in opened["text"]
-    await desk.say(bea, SHELTER, replies=0)
-    [to_ana] = await desk.fake.wait_for_bot_messages(ana)
-    assert to_ana["text"].endswith(SHELTER)
-    assert "Calle X" not in texts_seen_by(desk, eva)
+    await reaches_only(desk, bea, SHELTER, ana, other=eva)
 
 
 async def test_when_someone_else_ends_the_case_the_next_words_go_nowhere(desk: Desk):
